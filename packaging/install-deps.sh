@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every build, test and run dependency of MoIN Studio from Debian 12's own packages.
+# Idempotent: packages already present are left as they are. Run as root (or with sudo).
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  # Qt 6: Widgets, Sql, Concurrent, Test, Linguist
+  qt6-base-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools qt6-svg-dev libgl1-mesa-dev
+  # numerics: LibTorch (CPU), FAISS, and OpenBLAS, which replaces the 35x slower reference BLAS
+  libtorch-dev libfaiss-dev libopenblas0-pthread
+  # tokenizer (loaded in isolation, see core/src/tokenizer_backend.cpp)
+  libsentencepiece-dev sentencepiece
+  # plots, storage, JSON, command line
+  libqcustomplot-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev
+  # headless GUI runs and screenshots
+  xvfb xauth x11-apps imagemagick
+  # fonts so screenshots and the headless app render real text
+  fonts-dejavu-core
+  # independent reference implementations for parity tests
+  python3-numpy python3-torch python3-sentencepiece
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,169 @@
+// The `moin` command line: help on every command, exit codes, and messages for user mistakes.
+#include <QDir>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+namespace {
+
+struct Run {
+    int exitCode = -1;
+    QString out;
+    QString err;
+};
+
+Run moin(const QStringList& arguments)
+{
+    QProcess process;
+    process.start(MOIN_CLI_PATH, arguments);
+    if (!process.waitForFinished(120000))
+        return {};
+    return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2,
+            QString::fromUtf8(process.readAllStandardOutput()),
+            QString::fromUtf8(process.readAllStandardError())};
+}
+
+// A user mistake: one "moin: error:" line of explanation, exit code 1, no crash output.
+void verifyUserError(const Run& run, const QString& expected)
+{
+    QCOMPARE(run.exitCode, 1);
+    QVERIFY2(run.err.startsWith("moin: error: "), qPrintable(run.err));
+    QVERIFY2(run.err.contains(expected), qPrintable(run.err));
+    QVERIFY2(!run.err.contains("terminate called"), qPrintable(run.err));
+    QVERIFY(run.out.isEmpty());
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+private slots:
+    void helpListsCommands();
+    void everyCommandHasHelp_data();
+    void everyCommandHasHelp();
+    void usageErrors_data();
+    void usageErrors();
+    void initInfoAndRefusals();
+    void tokenizerCommands();
+    void version();
+};
+
+void TestCli::helpListsCommands()
+{
+    const Run run = moin({"--help"});
+    QCOMPARE(run.exitCode, 0);
+    for (const char* command : {"init", "info", "tokenizer", "version"})
+        QVERIFY2(run.out.contains(command), qPrintable(run.out));
+}
+
+void TestCli::everyCommandHasHelp_data()
+{
+    QTest::addColumn<QStringList>("command");
+    QTest::newRow("init") << QStringList{"init"};
+    QTest::newRow("info") << QStringList{"info"};
+    QTest::newRow("tokenizer") << QStringList{"tokenizer"};
+    QTest::newRow("tokenizer train") << QStringList{"tokenizer", "train"};
+    QTest::newRow("tokenizer encode") << QStringList{"tokenizer", "encode"};
+    QTest::newRow("tokenizer decode") << QStringList{"tokenizer", "decode"};
+    QTest::newRow("version") << QStringList{"version"};
+}
+
+void TestCli::everyCommandHasHelp()
+{
+    QFETCH(QStringList, command);
+    const Run run = moin(command + QStringList{"--help"});
+    QCOMPARE(run.exitCode, 0);
+    QVERIFY2(run.out.contains("Usage"), qPrintable(run.out));
+    QVERIFY2(run.out.contains(command.last()), qPrintable(run.out));
+}
+
+void TestCli::usageErrors_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::newRow("no command") << QStringList{};
+    QTest::newRow("unknown command") << QStringList{"frobnicate"};
+    QTest::newRow("missing argument") << QStringList{"init"};
+    QTest::newRow("unknown option") << QStringList{"info", "/tmp", "--no-such-option"};
+    QTest::newRow("bad choice") << QStringList{"tokenizer", "train", "--input", MOIN_CLI_PATH,
+                                               "--output", "/tmp/x", "--type", "word"};
+}
+
+void TestCli::usageErrors()
+{
+    QFETCH(QStringList, arguments);
+    const Run run = moin(arguments);
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY(!run.err.isEmpty());
+    QVERIFY2(!run.err.contains("terminate called"), qPrintable(run.err));
+}
+
+void TestCli::initInfoAndRefusals()
+{
+    QTemporaryDir tmp;
+    const QString dir = tmp.filePath("ws");
+    Run run = moin({"init", dir, "--name", "Demo set"});
+    QCOMPARE(run.exitCode, 0);
+    QVERIFY2(run.out.contains("Created workspace 'Demo set'"), qPrintable(run.out));
+
+    verifyUserError(moin({"init", dir}), "already a MoIN Studio workspace");
+    verifyUserError(moin({"info", tmp.filePath("nowhere")}), "does not exist");
+    verifyUserError(moin({"info", tmp.path()}), "not a MoIN Studio workspace");
+
+    run = moin({"info", dir, "--json"});
+    QCOMPARE(run.exitCode, 0);
+    QJsonParseError error;
+    const QJsonObject info = QJsonDocument::fromJson(run.out.toUtf8(), &error).object();
+    QCOMPARE(error.error, QJsonParseError::NoError);
+    QCOMPARE(info["name"].toString(), QString("Demo set"));
+    QCOMPARE(QDir(info["directory"].toString()), QDir(dir));
+    QVERIFY(info["schema_version"].toInt() >= 1);
+    QVERIFY(info["activity"].toArray().first().toObject()["message"].toString().contains("created"));
+
+    run = moin({"info", dir});
+    QCOMPARE(run.exitCode, 0);
+    QVERIFY(run.out.contains("Schema version:"));
+}
+
+void TestCli::tokenizerCommands()
+{
+    QTemporaryDir tmp;
+    QFile text(tmp.filePath("text.txt"));
+    QVERIFY(text.open(QIODevice::WriteOnly));
+    for (int i = 0; i < 50; ++i)
+        text.write("experts route every query to the nearest group of the corpus\n"
+                   "größere Modelle lernen schneller, sagt man\n");
+    text.close();
+    const QString prefix = tmp.filePath("tok");
+    Run run = moin({"tokenizer", "train", "--input", text.fileName(), "--output", prefix,
+                    "--vocab-size", "400"});
+    QCOMPARE(run.exitCode, 0);
+    QVERIFY2(run.out.contains("400 pieces"), qPrintable(run.out + run.err));
+
+    run = moin({"tokenizer", "encode", "--model", prefix + ".model", "größere experts"});
+    QCOMPARE(run.exitCode, 0);
+    const QStringList ids = run.out.trimmed().split(' ');
+    QVERIFY(ids.size() >= 2);
+    run = moin(QStringList{"tokenizer", "decode", "--model", prefix + ".model"} + ids);
+    QCOMPARE(run.exitCode, 0);
+    QCOMPARE(run.out, QString("größere experts\n"));
+
+    verifyUserError(moin({"tokenizer", "decode", "--model", prefix + ".model", "99999"}),
+                    "outside the vocabulary");
+    verifyUserError(moin({"tokenizer", "encode", "--model", tmp.filePath("none.model"), "x"}),
+                    "does not exist");
+}
+
+void TestCli::version()
+{
+    const Run run = moin({"version", "--json"});
+    QCOMPARE(run.exitCode, 0);
+    const QJsonObject info = QJsonDocument::fromJson(run.out.toUtf8()).object();
+    QVERIFY(info["libtorch"].toString().startsWith("1.") || info["libtorch"].toString().startsWith("2."));
+    QVERIFY(info["devices"].toArray().contains(QJsonValue("cpu")));
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

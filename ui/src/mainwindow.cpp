@@ -1,0 +1,349 @@
+#include "moin/ui/mainwindow.h"
+
+#include "emptystateview.h"
+#include "moin/device.h"
+#include "moin/ui/recentworkspaces.h"
+#include "moin/ui/workspacecontroller.h"
+#include "moin/version.h"
+#include "moin/workspace.h"
+#include "welcomepage.h"
+#include "workspaceoverview.h"
+
+#include <qcustomplot.h>
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QSettings>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QStyle>
+
+// moin_ui is a static library: its compiled-in resources must be registered explicitly.
+static void initUiResources() { Q_INIT_RESOURCE(resources); }
+
+namespace moin::ui {
+
+namespace {
+constexpr auto kGeometryKey = "mainwindow/geometry";
+constexpr auto kStateKey = "mainwindow/state";
+constexpr auto kViewKey = "mainwindow/view";
+
+bool isMissingOrEmptyFolder(const QString& directory)
+{
+    const QDir dir(directory);
+    return !dir.exists() || dir.isEmpty(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden);
+}
+} // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
+{
+    initUiResources();
+    setWindowIcon(QIcon(":/moin/icons/moin-studio.svg"));
+    m_controller = new WorkspaceController(this);
+
+    m_welcome = new WelcomePage;
+    connect(m_welcome, &WelcomePage::newWorkspaceRequested, this,
+            &MainWindow::newWorkspaceDialog);
+    connect(m_welcome, &WelcomePage::openWorkspaceRequested, this,
+            &MainWindow::openWorkspaceDialog);
+    connect(m_welcome, &WelcomePage::recentWorkspaceActivated, this,
+            [this](const QString& directory) { openWorkspace(directory); });
+
+    buildWorkspacePages();
+    m_pages = new QStackedWidget;
+    m_pages->addWidget(m_welcome);
+    m_pages->addWidget(m_workspacePage);
+    setCentralWidget(m_pages);
+
+    m_statusWorkspace = new QLabel;
+    m_statusDevice = new QLabel;
+    m_busy = new QProgressBar;
+    m_busy->setRange(0, 0); // indeterminate: opening has no measurable steps
+    m_busy->setMaximumWidth(160);
+    m_busy->hide();
+    statusBar()->addWidget(m_statusWorkspace, 1);
+    statusBar()->addPermanentWidget(m_busy);
+    statusBar()->addPermanentWidget(m_statusDevice);
+    const QString device = QString::fromStdString(defaultDeviceId());
+    m_statusDevice->setText(tr("Device: %1").arg(device == "cpu" ? tr("CPU") : device));
+    m_statusDevice->setToolTip(tr("Compute device for training and generation"));
+
+    buildMenus();
+
+    connect(m_controller, &WorkspaceController::opened, this, &MainWindow::onOpened);
+    connect(m_controller, &WorkspaceController::closed, this, &MainWindow::onClosed);
+    connect(m_controller, &WorkspaceController::failed, this, [this](const QString& message) {
+        showError(tr("Cannot open workspace"), message);
+    });
+    connect(m_controller, &WorkspaceController::busyChanged, this,
+            [this](bool busy, const QString& what) {
+                m_busy->setVisible(busy);
+                if (busy)
+                    statusBar()->showMessage(what);
+                else
+                    statusBar()->clearMessage();
+            });
+
+    QSettings settings;
+    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray()))
+        resize(1180, 760);
+    restoreState(settings.value(kStateKey).toByteArray());
+    m_navigation->setCurrentRow(settings.value(kViewKey, 0).toInt());
+    onClosed();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildWorkspacePages()
+{
+    m_navigation = new QListWidget;
+    m_navigation->setObjectName("navigation");
+    m_navigation->setIconSize(QSize(22, 22));
+    m_navigation->setFixedWidth(190);
+    m_navigation->setSpacing(2);
+    m_navigation->setFrameShape(QFrame::NoFrame);
+    QPalette navPalette = m_navigation->palette();
+    navPalette.setColor(QPalette::Base, navPalette.color(QPalette::Window).darker(106));
+    m_navigation->setPalette(navPalette);
+
+    m_views = new QStackedWidget;
+    m_overview = new WorkspaceOverview;
+    m_views->addWidget(m_overview);
+
+    QStyle* s = style();
+    struct Entry {
+        QString name;
+        QIcon icon;
+        QWidget* view;
+    };
+    const Entry entries[] = {
+        {tr("Overview"), QIcon(":/moin/icons/moin-studio.svg"), m_overview},
+        {tr("Corpus"), s->standardIcon(QStyle::SP_FileDialogContentsView),
+         new EmptyStateView(s->standardIcon(QStyle::SP_FileDialogContentsView), tr("Corpus"),
+                            tr("The documents of this workspace, cut into chunks of the base "
+                               "model's tokens: import .txt, .md and .jsonl files and folders, "
+                               "search the chunks, see counts per source."))},
+        {tr("Cluster map"), s->standardIcon(QStyle::SP_DesktopIcon),
+         new EmptyStateView(s->standardIcon(QStyle::SP_DesktopIcon), tr("Cluster map"),
+                            tr("Every chunk on a 2-D map, coloured by its semantic group, with "
+                               "each group's keywords; chat queries appear where they land, "
+                               "linked to the expert that answers them."))},
+        {tr("Experts & training"), s->standardIcon(QStyle::SP_ComputerIcon),
+         new EmptyStateView(s->standardIcon(QStyle::SP_ComputerIcon), tr("Experts & training"),
+                            tr("One LoRA expert per group, trained on the frozen base model: "
+                               "the job queue, live loss curves, and each expert's perplexity "
+                               "against the base."))},
+        {tr("Chat"), s->standardIcon(QStyle::SP_MessageBoxQuestion),
+         new EmptyStateView(s->standardIcon(QStyle::SP_MessageBoxQuestion), tr("Chat"),
+                            tr("Ask a question: it is routed to the single nearest expert, which "
+                               "answers; every answer shows which expert gave it and how "
+                               "close it was."))},
+    };
+    for (const Entry& entry : entries) {
+        auto* item = new QListWidgetItem(entry.icon, entry.name);
+        item->setSizeHint(QSize(0, 40));
+        m_navigation->addItem(item);
+        if (entry.view != m_overview) {
+            static_cast<EmptyStateView*>(entry.view)
+                ->setStatus(tr("Nothing here yet: this workspace has no corpus. This version "
+                               "of MoIN Studio does not import corpora yet."));
+            m_views->addWidget(entry.view);
+        }
+    }
+    connect(m_navigation, &QListWidget::currentRowChanged, m_views,
+            &QStackedWidget::setCurrentIndex);
+
+    m_workspacePage = new QWidget;
+    auto* layout = new QHBoxLayout(m_workspacePage);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addWidget(m_navigation);
+    layout->addWidget(m_views, 1);
+}
+
+void MainWindow::buildMenus()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* newAction = file->addAction(tr("&New Workspace…"), this,
+                                         &MainWindow::newWorkspaceDialog);
+    newAction->setShortcut(QKeySequence::New);
+    QAction* openAction = file->addAction(tr("&Open Workspace…"), this,
+                                          &MainWindow::openWorkspaceDialog);
+    openAction->setShortcut(QKeySequence::Open);
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::refreshRecentMenu);
+    m_closeAction = file->addAction(tr("&Close Workspace"), this, &MainWindow::closeWorkspace);
+    m_closeAction->setShortcut(QKeySequence::Close);
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    for (int row = 0; row < m_navigation->count(); ++row) {
+        QAction* action = view->addAction(m_navigation->item(row)->text(), this,
+                                          [this, row] { m_navigation->setCurrentRow(row); });
+        action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + row)));
+    }
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About MoIN Studio"), this, &MainWindow::showAbout);
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+    refreshRecentMenu();
+}
+
+void MainWindow::refreshRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList recent = RecentWorkspaces::list();
+    for (const QString& directory : recent) {
+        m_recentMenu->addAction(QDir::toNativeSeparators(directory), this,
+                                [this, directory] { openWorkspace(directory); });
+    }
+    if (recent.isEmpty()) {
+        m_recentMenu->addAction(tr("(none)"))->setEnabled(false);
+        return;
+    }
+    m_recentMenu->addSeparator();
+    m_recentMenu->addAction(tr("Clear List"), this, [this] {
+        RecentWorkspaces::clear();
+        m_welcome->refresh();
+    });
+}
+
+void MainWindow::openWorkspace(const QString& directory, bool createIfMissing)
+{
+    if (createIfMissing && isMissingOrEmptyFolder(directory))
+        m_controller->create(directory);
+    else
+        m_controller->open(directory);
+}
+
+void MainWindow::closeWorkspace() { m_controller->close(); }
+
+void MainWindow::showView(View view) { m_navigation->setCurrentRow(static_cast<int>(view)); }
+
+MainWindow::View MainWindow::currentView() const
+{
+    return static_cast<View>(m_navigation->currentRow());
+}
+
+void MainWindow::newWorkspaceDialog()
+{
+    const QString directory = QFileDialog::getExistingDirectory(
+        this, tr("Choose an empty folder for the new workspace"), QDir::homePath());
+    if (directory.isEmpty())
+        return;
+    if (Workspace::exists(directory.toStdString())) {
+        showError(tr("Cannot create workspace"),
+                  tr("%1 already holds a workspace. Use Open Workspace to open it.")
+                      .arg(QDir::toNativeSeparators(directory)));
+        return;
+    }
+    bool ok = false;
+    const QString name = QInputDialog::getText(this, tr("New workspace"), tr("Name:"),
+                                               QLineEdit::Normal, QDir(directory).dirName(), &ok);
+    if (ok)
+        m_controller->create(directory, name);
+}
+
+void MainWindow::openWorkspaceDialog()
+{
+    const QString directory = QFileDialog::getExistingDirectory(
+        this, tr("Open a workspace folder"), QDir::homePath());
+    if (!directory.isEmpty())
+        openWorkspace(directory);
+}
+
+void MainWindow::onOpened(const QString& directory)
+{
+    RecentWorkspaces::add(directory);
+    m_welcome->refresh();
+    m_overview->showWorkspace(*m_controller->workspace());
+    m_pages->setCurrentWidget(m_workspacePage);
+    m_closeAction->setEnabled(true);
+    const int upgradedFrom = m_controller->workspace()->openedFromVersion();
+    const int version = m_controller->workspace()->schemaVersion();
+    m_statusWorkspace->setText(QDir::toNativeSeparators(directory));
+    if (upgradedFrom != version) {
+        statusBar()->showMessage(
+            tr("Upgraded the workspace from schema version %1 to %2.").arg(upgradedFrom).arg(version),
+            8000);
+    }
+    updateTitle();
+}
+
+void MainWindow::onClosed()
+{
+    m_overview->clear();
+    m_welcome->refresh();
+    m_pages->setCurrentWidget(m_welcome);
+    m_closeAction->setEnabled(false);
+    m_statusWorkspace->setText(tr("No workspace open"));
+    updateTitle();
+}
+
+void MainWindow::updateTitle()
+{
+    Workspace* workspace = m_controller->workspace();
+    setWindowTitle(workspace ? tr("%1 — MoIN Studio").arg(QString::fromStdString(workspace->name()))
+                             : tr("MoIN Studio"));
+}
+
+void MainWindow::showAbout()
+{
+    const QString text =
+        tr("<h3>MoIN Studio %1</h3>"
+           "<p>Train, inspect and chat with a mixture of introvert experts: one LoRA adapter per "
+           "semantic group of a corpus, on a frozen base model, each query answered by its "
+           "nearest expert.</p>"
+           "<table>"
+           "<tr><td>Qt</td><td>%2</td></tr>"
+           "<tr><td>LibTorch</td><td>%3</td></tr>"
+           "<tr><td>FAISS</td><td>%4</td></tr>"
+           "<tr><td>SQLite</td><td>%5</td></tr>"
+           "<tr><td>QCustomPlot</td><td>%6</td></tr>"
+           "<tr><td>Device</td><td>%7</td></tr>"
+           "</table>")
+            .arg(QString::fromStdString(moinVersion()), QString::fromLatin1(qVersion()),
+                 QString::fromStdString(torchVersion()), QString::fromStdString(faissVersion()),
+                 QString::fromStdString(sqliteLibraryVersion()),
+                 QString::fromLatin1(QCUSTOMPLOT_VERSION_STR),
+                 QString::fromStdString(defaultDeviceId()));
+    auto* box = new QMessageBox(QMessageBox::NoIcon, tr("About MoIN Studio"), text,
+                                QMessageBox::Ok, this);
+    box->setObjectName("aboutBox");
+    box->setIconPixmap(QIcon(":/moin/icons/moin-studio.svg").pixmap(72, 72));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void MainWindow::showError(const QString& title, const QString& message)
+{
+    // open(), not exec(): a message never blocks the event loop (or a test driving it).
+    auto* box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
+    box->setObjectName("errorBox");
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+    emit errorShown(message);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    QSettings settings;
+    settings.setValue(kGeometryKey, saveGeometry());
+    settings.setValue(kStateKey, saveState());
+    settings.setValue(kViewKey, m_navigation->currentRow());
+    QMainWindow::closeEvent(event);
+}
+
+} // namespace moin::ui
