@@ -1,0 +1,607 @@
+// Model engine: logits against an independent Python reference, KV cache, safetensors and PEFT
+// round trips, LoRA merge, generation, perplexity, and every malformed-file error.
+#include "llama.h"
+
+#include "moin/error.h"
+#include "moin/model.h"
+#include "moin/safetensors.h"
+
+#include <torch/torch.h>
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+using moin::LanguageModel;
+
+namespace {
+
+const char* const kTinyConfig =
+    R"({"vocab_size": 97, "hidden_size": 64, "intermediate_size": 160, "num_hidden_layers": 2,)"
+    R"( "num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-5,)"
+    R"( "rope_theta": 10000.0, "max_position_embeddings": 128, "tie_word_embeddings": false})";
+
+const std::vector<int32_t> kTokens = {1, 17, 42, 5, 96, 33, 8, 8, 61, 2, 70, 13};
+
+std::string str(const QString& s) { return s.toStdString(); }
+
+struct PythonRun {
+    int exitCode = -1;
+    QByteArray out;
+    QString err;
+};
+
+// Runs tests/reference/llama_reference.py with Debian's interpreter (which has python3-torch).
+PythonRun reference(const QStringList& arguments)
+{
+    QProcess process;
+    process.start("/usr/bin/python3",
+                  QStringList{QStringLiteral(MOIN_SOURCE_DIR) + "/tests/reference/llama_reference.py"}
+                      + arguments);
+    if (!process.waitForFinished(180000))
+        return {};
+    return {process.exitCode(), process.readAllStandardOutput(),
+            QString::fromUtf8(process.readAllStandardError())};
+}
+
+#define REFERENCE_OR_SKIP(run)                                                                     \
+    do {                                                                                           \
+        if ((run).exitCode == 77 || !QFile::exists("/usr/bin/python3"))                             \
+            QSKIP("python3-torch is not installed: no reference to compare with");               \
+        QVERIFY2((run).exitCode == 0, qPrintable((run).err));                                     \
+    } while (0)
+
+QString tokenList(const std::vector<int32_t>& tokens)
+{
+    QStringList parts;
+    for (int32_t t : tokens)
+        parts << QString::number(t);
+    return parts.join(',');
+}
+
+std::vector<double> parseLogits(const QByteArray& json, int64_t* rows, int64_t* cols)
+{
+    const QJsonObject object = QJsonDocument::fromJson(json).object();
+    *rows = object["shape"].toArray()[0].toInt();
+    *cols = object["shape"].toArray()[1].toInt();
+    std::vector<double> values;
+    for (const QJsonValue& row : object["logits"].toArray()) {
+        for (const QJsonValue& v : row.toArray())
+            values.push_back(v.toDouble());
+    }
+    return values;
+}
+
+double maxAbsDiff(const std::vector<float>& ours, const std::vector<double>& theirs)
+{
+    if (ours.size() != theirs.size())
+        return std::numeric_limits<double>::infinity();
+    double worst = 0;
+    for (size_t i = 0; i < ours.size(); ++i)
+        worst = std::max(worst, std::abs(double(ours[i]) - theirs[i]));
+    return worst;
+}
+
+QString errorOf(const std::function<void()>& action)
+{
+    try {
+        action();
+    } catch (const moin::Error& e) {
+        return QString::fromUtf8(e.what());
+    }
+    return {};
+}
+
+moin::LlamaConfig tinyConfig()
+{
+    return moin::LlamaConfig::fromJson(kTinyConfig, "test");
+}
+
+} // namespace
+
+class TestModel : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void configParsing();
+    void configRefusals_data();
+    void configRefusals();
+    void logitsMatchReference_data();
+    void logitsMatchReference();
+    void savedModelMatchesReference();
+    void adapterMatchesReference();
+    void kvCacheEqualsFullRecompute();
+    void saveLoadRoundTrip();
+    void peftKeysAndShapes();
+    void mergeEqualsUnmerged();
+    void malformedModels_data();
+    void malformedModels();
+    void malformedAdapters_data();
+    void malformedAdapters();
+    void greedyGenerationMatchesArgmax();
+    void samplingIsSeeded();
+    void generationStops();
+    void perplexityMatchesLogits();
+
+private:
+    QTemporaryDir m_tmp;
+    QString m_model; // a reference-made random model folder
+};
+
+void TestModel::initTestCase()
+{
+    torch::set_num_threads(2);
+    m_model = m_tmp.filePath("ref-f32");
+    const PythonRun run = reference({"make-random", m_model, "--config", kTinyConfig, "--seed", "7"});
+    if (run.exitCode != 0)
+        m_model.clear(); // the reference-dependent tests skip; the others use random models
+}
+
+void TestModel::configParsing()
+{
+    const moin::LlamaConfig c = tinyConfig();
+    QCOMPARE(c.numKvHeads, int64_t(2));
+    QCOMPARE(c.headDim(), int64_t(16));
+    const moin::LlamaConfig again = moin::LlamaConfig::fromJson(c.toJson(), "round trip");
+    QCOMPARE(again.toJson(), c.toJson());
+    // TinyLlama-1.1B: 1,100,048,384 weights.
+    QCOMPARE(moin::LlamaConfig::tinyLlama().parameterCount(), int64_t(1100048384));
+    // Llama 3 lists several end tokens.
+    const auto llama3 = moin::LlamaConfig::fromJson(
+        R"({"vocab_size": 10, "hidden_size": 8, "intermediate_size": 8, "num_hidden_layers": 1,
+            "num_attention_heads": 2, "eos_token_id": [7, 9]})", "llama3");
+    QCOMPARE(llama3.eosTokenId, 7);
+}
+
+void TestModel::configRefusals_data()
+{
+    QTest::addColumn<QString>("json");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("not json") << "{oops" << "not valid JSON";
+    QTest::newRow("missing key") << R"({"vocab_size": 10})" << "has no \"hidden_size\"";
+    QTest::newRow("other architecture")
+        << R"({"model_type": "gpt2", "vocab_size": 10})" << "Llama-family";
+    QTest::newRow("rope scaling")
+        << R"({"vocab_size": 10, "hidden_size": 8, "intermediate_size": 8,
+              "num_hidden_layers": 1, "num_attention_heads": 2,
+              "rope_scaling": {"type": "linear", "factor": 2}})" << "rope_scaling";
+    QTest::newRow("heads do not divide")
+        << R"({"vocab_size": 10, "hidden_size": 10, "intermediate_size": 8,
+              "num_hidden_layers": 1, "num_attention_heads": 3})" << "not a multiple";
+    QTest::newRow("kv heads do not divide")
+        << R"({"vocab_size": 10, "hidden_size": 12, "intermediate_size": 8,
+              "num_hidden_layers": 1, "num_attention_heads": 3, "num_key_value_heads": 2})"
+        << "num_key_value_heads";
+    QTest::newRow("wrong type")
+        << R"({"vocab_size": "many", "hidden_size": 8})" << "wrong type";
+}
+
+void TestModel::configRefusals()
+{
+    QFETCH(QString, json);
+    QFETCH(QString, expected);
+    const QString message = errorOf([&] { moin::LlamaConfig::fromJson(str(json), "config.json"); });
+    QVERIFY2(message.contains(expected), qPrintable(message));
+}
+
+void TestModel::logitsMatchReference_data()
+{
+    QTest::addColumn<QString>("dtype");
+    QTest::addColumn<int>("shards");
+    QTest::addColumn<bool>("tied");
+    QTest::newRow("f32") << "F32" << 1 << false;
+    QTest::newRow("f32, tied embeddings") << "F32" << 1 << true;
+    QTest::newRow("f16") << "F16" << 1 << false;
+    QTest::newRow("bf16") << "BF16" << 1 << false;
+    QTest::newRow("f32, 3 shards") << "F32" << 3 << false;
+}
+
+void TestModel::logitsMatchReference()
+{
+    QFETCH(QString, dtype);
+    QFETCH(int, shards);
+    QFETCH(bool, tied);
+    const QString dir = m_tmp.filePath(QString("ref-%1-%2-%3").arg(dtype).arg(shards).arg(tied));
+    QString config = kTinyConfig;
+    if (tied)
+        config.replace("\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true");
+    PythonRun run = reference({"make-random", dir, "--config", config, "--seed", "11", "--dtype",
+                               dtype, "--shards", QString::number(shards)});
+    REFERENCE_OR_SKIP(run);
+    run = reference({"logits", dir, "--tokens", tokenList(kTokens)});
+    REFERENCE_OR_SKIP(run);
+    int64_t rows = 0, cols = 0;
+    const std::vector<double> expected = parseLogits(run.out, &rows, &cols);
+    QCOMPARE(rows, int64_t(kTokens.size()));
+
+    const LanguageModel model = LanguageModel::load(str(dir));
+    QCOMPARE(model.config().tieWordEmbeddings, tied);
+    const std::vector<float> logits = model.logits(kTokens);
+    const double diff = maxAbsDiff(logits, expected);
+    QVERIFY2(diff < 1e-4, qPrintable(QString("max |ours - reference| = %1").arg(diff)));
+}
+
+void TestModel::savedModelMatchesReference()
+{
+    // The other direction: our writer's files, read by the reference's own reader.
+    const LanguageModel model = LanguageModel::random(tinyConfig(), 3);
+    const QString dir = m_tmp.filePath("ours");
+    model.save(str(dir));
+    const PythonRun run = reference({"logits", dir, "--tokens", tokenList(kTokens)});
+    REFERENCE_OR_SKIP(run);
+    int64_t rows = 0, cols = 0;
+    const double diff = maxAbsDiff(model.logits(kTokens), parseLogits(run.out, &rows, &cols));
+    QVERIFY2(diff < 1e-4, qPrintable(QString("max diff %1").arg(diff)));
+}
+
+void TestModel::adapterMatchesReference()
+{
+    if (m_model.isEmpty())
+        QSKIP("python3-torch is not installed");
+    const QString adapter = m_tmp.filePath("ref-adapter");
+    PythonRun run = reference({"make-adapter", adapter, "--model", m_model, "--r", "4", "--alpha",
+                               "8", "--targets", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+                               "--seed", "5"});
+    REFERENCE_OR_SKIP(run);
+    run = reference({"logits", m_model, "--tokens", tokenList(kTokens), "--adapter", adapter});
+    REFERENCE_OR_SKIP(run);
+    int64_t rows = 0, cols = 0;
+    const std::vector<double> expected = parseLogits(run.out, &rows, &cols);
+
+    LanguageModel model = LanguageModel::load(str(m_model));
+    const std::vector<float> base = model.logits(kTokens);
+    model.loadAdapter(str(adapter));
+    QVERIFY(model.hasAdapter());
+    QCOMPARE(model.adapterConfig()->rank, 4);
+    const std::vector<float> adapted = model.logits(kTokens);
+    QVERIFY2(maxAbsDiff(adapted, expected) < 1e-4,
+             qPrintable(QString("max diff %1").arg(maxAbsDiff(adapted, expected))));
+    // The adapter matters, and detaching it restores the base exactly (weights untouched).
+    QVERIFY(maxAbsDiff(base, std::vector<double>(adapted.begin(), adapted.end())) > 1e-3);
+    model.detachAdapter();
+    QVERIFY(model.logits(kTokens) == base);
+}
+
+void TestModel::kvCacheEqualsFullRecompute()
+{
+    const LanguageModel model = LanguageModel::random(tinyConfig(), 9);
+    moin::LlamaImpl& llama = *model.impl().model;
+    torch::InferenceMode guard;
+    // Two sequences at once: prefill 5 tokens, then decode the rest one at a time.
+    const torch::Tensor tokens = torch::randint(0, 97, {2, 12}, torch::kLong);
+    const torch::Tensor full = llama.forward(tokens);
+    moin::KvCache cache = llama.makeCache(2, 12);
+    std::vector<torch::Tensor> steps = {llama.forward(tokens.narrow(1, 0, 5), &cache)};
+    for (int64_t t = 5; t < 12; ++t)
+        steps.push_back(llama.forward(tokens.narrow(1, t, 1), &cache));
+    const torch::Tensor incremental = torch::cat(steps, 1);
+    QCOMPARE(cache.length, int64_t(12));
+    const double diff = (incremental - full).abs().max().item<double>();
+    QVERIFY2(diff < 1e-5, qPrintable(QString("max diff %1").arg(diff)));
+    // A full cache refuses more tokens instead of writing out of bounds.
+    QVERIFY_THROWS_EXCEPTION(moin::Error, llama.forward(tokens.narrow(1, 0, 1), &cache));
+}
+
+void TestModel::saveLoadRoundTrip()
+{
+    const LanguageModel model = LanguageModel::random(tinyConfig(), 4);
+    const std::vector<float> logits = model.logits(kTokens);
+    for (const char* dtype : {"float32", "float16", "bfloat16"}) {
+        const QString dir = m_tmp.filePath(QString("roundtrip-") + dtype);
+        model.save(str(dir), dtype);
+        const LanguageModel loaded = LanguageModel::load(str(dir));
+        QCOMPARE(loaded.config().torchDtype, std::string(dtype));
+        const std::vector<float> again = loaded.logits(kTokens);
+        const double diff = maxAbsDiff(again, std::vector<double>(logits.begin(), logits.end()));
+        const double tolerance = std::string(dtype) == "float32" ? 0.0 : 0.05;
+        QVERIFY2(diff <= tolerance, qPrintable(QString("%1: max diff %2").arg(dtype).arg(diff)));
+        QVERIFY(QFile::exists(dir + "/generation_config.json"));
+        QCOMPARE(QDir(dir).entryList({"*.tmp-*"}, QDir::Files).size(), 0);
+    }
+}
+
+void TestModel::peftKeysAndShapes()
+{
+    LanguageModel model = LanguageModel::random(tinyConfig(), 1);
+    const std::vector<float> base = model.logits(kTokens);
+    moin::LoraConfig lora;
+    lora.rank = 4;
+    lora.alpha = 8;
+    lora.targetModules = {"q_proj", "v_proj", "down_proj"};
+    model.attachNewAdapter(lora, 1);
+    // B starts at zero: a fresh adapter leaves the output exactly as it was.
+    QVERIFY(model.logits(kTokens) == base);
+    const QString dir = m_tmp.filePath("fresh-adapter");
+    model.saveAdapter(str(dir));
+
+    const auto file = moin::SafetensorsFile::open(str(dir + "/adapter_model.safetensors"));
+    QCOMPARE(file.tensors().size(), size_t(2 * 3 * 2)); // A and B, 3 modules, 2 layers
+    const moin::TensorInfo* a =
+        file.find("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight");
+    const moin::TensorInfo* b =
+        file.find("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight");
+    QVERIFY(a && b);
+    QCOMPARE(a->shape, (std::vector<int64_t>{4, 64}));  // (r, in)
+    QCOMPARE(b->shape, (std::vector<int64_t>{64, 4}));  // (out, r)
+    const moin::TensorInfo* v =
+        file.find("base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight");
+    QCOMPARE(v->shape, (std::vector<int64_t>{32, 4})); // kv heads 2 x head dim 16
+    // A is Kaiming-uniform: within +-1/sqrt(in) and not all zero.
+    const std::vector<float> values = file.readAsFloat32(*a);
+    const float bound = 1.0f / std::sqrt(64.0f);
+    QVERIFY(std::all_of(values.begin(), values.end(), [&](float x) { return std::abs(x) <= bound; }));
+    QVERIFY(std::any_of(values.begin(), values.end(), [](float x) { return x != 0; }));
+
+    QFile config(dir + "/adapter_config.json");
+    QVERIFY(config.open(QIODevice::ReadOnly));
+    const QJsonObject json = QJsonDocument::fromJson(config.readAll()).object();
+    QCOMPARE(json["peft_type"].toString(), QString("LORA"));
+    QCOMPARE(json["r"].toInt(), 4);
+    QCOMPARE(json["lora_alpha"].toDouble(), 8.0);
+    QCOMPARE(json["target_modules"].toArray().size(), 3);
+    QVERIFY(json.contains("lora_dropout") && json.contains("base_model_name_or_path"));
+
+    // Our adapter loads back, and the reference reads it too.
+    LanguageModel other = LanguageModel::random(tinyConfig(), 1);
+    other.loadAdapter(str(dir));
+    QVERIFY(other.logits(kTokens) == base);
+}
+
+void TestModel::mergeEqualsUnmerged()
+{
+    LanguageModel model = LanguageModel::random(tinyConfig(), 2);
+    moin::LoraConfig lora;
+    lora.rank = 3;
+    lora.alpha = 6;
+    lora.targetModules = {"q_proj", "k_proj", "o_proj", "up_proj", "gate_proj"};
+    model.attachNewAdapter(lora, 3);
+    {
+        // Give B non-zero values so the adapter changes the output.
+        torch::NoGradGuard noGrad;
+        for (auto& [name, projection] : model.impl().model->namedProjections()) {
+            if (projection->lora)
+                projection->lora->b.normal_(0, 0.1);
+        }
+    }
+    const std::vector<float> unmerged = model.logits(kTokens);
+    model.mergeAdapter();
+    QVERIFY(!model.hasAdapter());
+    const std::vector<float> merged = model.logits(kTokens);
+    const double diff = maxAbsDiff(merged, std::vector<double>(unmerged.begin(), unmerged.end()));
+    QVERIFY2(diff < 1e-4, qPrintable(QString("max diff %1").arg(diff)));
+}
+
+void TestModel::malformedModels_data()
+{
+    QTest::addColumn<QString>("damage");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("no folder") << "nofolder" << "does not exist";
+    QTest::newRow("no config.json") << "noconfig" << "has no config.json";
+    QTest::newRow("no weights") << "noweights" << "safetensors";
+    QTest::newRow("missing weight") << "missing" << "'model.norm.weight' is missing";
+    QTest::newRow("wrong shape") << "shape" << "has shape [97, 32]";
+    QTest::newRow("integer weights") << "dtype" << "must be F32, F16 or BF16";
+    QTest::newRow("truncated weights") << "truncated" << "model.safetensors";
+}
+
+void TestModel::malformedModels()
+{
+    QFETCH(QString, damage);
+    QFETCH(QString, expected);
+    const QString dir = m_tmp.filePath("bad-model-" + damage);
+    if (damage != "nofolder") {
+        QDir().mkpath(dir);
+        if (damage != "noconfig") {
+            QFile config(dir + "/config.json");
+            QVERIFY(config.open(QIODevice::WriteOnly));
+            config.write(kTinyConfig);
+        }
+    }
+    if (damage == "missing" || damage == "shape" || damage == "dtype" || damage == "truncated") {
+        // A correct model, then one tensor removed, reshaped or retyped.
+        LanguageModel::random(tinyConfig(), 1).save(str(dir + "/good"));
+        const auto good = moin::SafetensorsFile::open(str(dir + "/good/model.safetensors"));
+        moin::SafetensorsWriter writer;
+        for (const moin::TensorInfo& info : good.tensors()) {
+            if (damage == "missing" && info.name == "model.norm.weight")
+                continue;
+            if (damage == "shape" && info.name == "model.embed_tokens.weight") {
+                std::vector<float> half(97 * 32, 0.5f);
+                writer.add(info.name, moin::DType::F32, {97, 32}, half.data(), half.size() * 4);
+                continue;
+            }
+            if (damage == "dtype" && info.name == "model.embed_tokens.weight") {
+                std::vector<int32_t> ints(97 * 64, 1);
+                writer.add(info.name, moin::DType::I32, {97, 64}, ints.data(), ints.size() * 4);
+                continue;
+            }
+            writer.add(info.name, info.dtype, info.shape, good.data(info), info.bytes());
+        }
+        writer.write(str(dir + "/model.safetensors"));
+        if (damage == "truncated") {
+            QFile file(dir + "/model.safetensors");
+            QVERIFY(file.resize(file.size() / 2));
+        }
+    }
+    const QString message = errorOf([&] { LanguageModel::load(str(dir)); });
+    QVERIFY2(message.contains(expected), qPrintable(message));
+}
+
+void TestModel::malformedAdapters_data()
+{
+    QTest::addColumn<QString>("damage");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("no folder") << "nofolder" << "does not exist";
+    QTest::newRow("not LoRA") << "peft" << "peft_type";
+    QTest::newRow("missing B") << "missingB" << "lora_B.weight' is missing";
+    QTest::newRow("another base (shape)") << "otherbase" << "has shape";
+    QTest::newRow("wrong rank in config") << "rank" << "has shape [4, 64]; expected [8, 64]";
+    QTest::newRow("layer the base lacks") << "layer" << "does not exist in base model";
+    QTest::newRow("not a LoRA tensor") << "bias" << "not a lora_A/lora_B weight";
+}
+
+void TestModel::malformedAdapters()
+{
+    QFETCH(QString, damage);
+    QFETCH(QString, expected);
+    LanguageModel model = LanguageModel::random(tinyConfig(), 1);
+    const std::vector<float> before = model.logits(kTokens);
+    const QString dir = m_tmp.filePath("bad-adapter-" + damage);
+
+    moin::LoraConfig lora;
+    lora.rank = 4;
+    lora.targetModules = {"q_proj", "v_proj"};
+    const int64_t in = damage == "otherbase" ? 32 : 64;
+    const std::string prefix = "base_model.model.model.layers.";
+    if (damage != "nofolder") {
+        QDir().mkpath(dir);
+        moin::SafetensorsWriter writer;
+        std::vector<float> a(4 * in, 0.1f), bq(64 * 4, 0.1f), bv(32 * 4, 0.1f);
+        writer.add(prefix + "0.self_attn.q_proj.lora_A.weight", moin::DType::F32, {4, in},
+                   a.data(), a.size() * 4);
+        if (damage != "missingB")
+            writer.add(prefix + "0.self_attn.q_proj.lora_B.weight", moin::DType::F32, {64, 4},
+                       bq.data(), bq.size() * 4);
+        const std::string layer = damage == "layer" ? "5" : "1";
+        writer.add(prefix + layer + ".self_attn.v_proj.lora_A.weight", moin::DType::F32,
+                   {4, in}, a.data(), a.size() * 4);
+        writer.add(prefix + layer + ".self_attn.v_proj.lora_B.weight", moin::DType::F32,
+                   {32, 4}, bv.data(), bv.size() * 4);
+        if (damage == "bias")
+            writer.add(prefix + "0.self_attn.q_proj.bias", moin::DType::F32, {64}, bq.data(),
+                       64 * 4);
+        writer.write(str(dir + "/adapter_model.safetensors"));
+        if (damage == "rank")
+            lora.rank = 8;
+        std::string config = lora.toJson();
+        if (damage == "peft")
+            config.replace(config.find("\"LORA\""), 6, "\"IA3\"");
+        QFile file(dir + "/adapter_config.json");
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(config.c_str());
+    }
+    const QString message = errorOf([&] { model.loadAdapter(str(dir)); });
+    QVERIFY2(message.contains(expected), qPrintable(message));
+    // A refused adapter leaves the model as it was.
+    QVERIFY(!model.hasAdapter());
+    QVERIFY(model.logits(kTokens) == before);
+}
+
+void TestModel::greedyGenerationMatchesArgmax()
+{
+    const LanguageModel model = LanguageModel::random(tinyConfig(), 21);
+    moin::GenerationOptions options;
+    options.temperature = 0;
+    options.repetitionPenalty = 1.0;
+    options.stopAtEos = false;
+    options.maxNewTokens = 10;
+    const std::vector<int32_t> prompt = {1, 17, 42};
+    const moin::GenerationResult result = model.generateTokens(prompt, options);
+    QCOMPARE(result.tokens.size(), size_t(10));
+    QCOMPARE(result.stopReason, std::string("length"));
+    // Reference: recompute the whole sequence without a cache and take the argmax each time.
+    std::vector<int32_t> sequence = prompt;
+    for (int i = 0; i < 10; ++i) {
+        const std::vector<float> logits = model.logits(sequence);
+        const float* last = logits.data() + (sequence.size() - 1) * 97;
+        sequence.push_back(int32_t(std::max_element(last, last + 97) - last));
+    }
+    QCOMPARE(result.tokens, std::vector<int32_t>(sequence.begin() + 3, sequence.end()));
+}
+
+void TestModel::samplingIsSeeded()
+{
+    const LanguageModel model = LanguageModel::random(tinyConfig(), 21);
+    moin::GenerationOptions options;
+    options.temperature = 1.5;
+    options.topK = 50;
+    options.topP = 0.9;
+    options.stopAtEos = false;
+    options.maxNewTokens = 24;
+    options.seed = 123;
+    const auto first = model.generateTokens({1, 5}, options).tokens;
+    QCOMPARE(model.generateTokens({1, 5}, options).tokens, first);
+    options.seed = 124;
+    QVERIFY(model.generateTokens({1, 5}, options).tokens != first);
+    // top-k 1 is greedy whatever the temperature.
+    options.topK = 1;
+    moin::GenerationOptions greedy = options;
+    greedy.temperature = 0;
+    QCOMPARE(model.generateTokens({1, 5}, options).tokens,
+             model.generateTokens({1, 5}, greedy).tokens);
+}
+
+void TestModel::generationStops()
+{
+    const LanguageModel model = LanguageModel::random(tinyConfig(), 21);
+    moin::GenerationOptions options;
+    options.stopAtEos = false;
+    options.maxNewTokens = 50;
+    moin::CancelToken cancel;
+    int calls = 0;
+    auto result = model.generateTokens(
+        {1, 2, 3}, options,
+        [&](const std::string&, int32_t) {
+            if (++calls == 3)
+                cancel.cancel(); // as another thread would
+            return true;
+        },
+        &cancel);
+    QCOMPARE(result.stopReason, std::string("cancelled"));
+    QCOMPARE(result.tokens.size(), size_t(3));
+
+    result = model.generateTokens({1, 2, 3}, options,
+                                  [](const std::string&, int32_t) { return false; });
+    QCOMPARE(result.stopReason, std::string("callback"));
+    QCOMPARE(result.tokens.size(), size_t(1));
+
+    options.maxNewTokens = 500; // more than the context (128) holds
+    result = model.generateTokens({1, 2, 3}, options);
+    QCOMPARE(result.stopReason, std::string("length"));
+    QCOMPARE(result.tokens.size(), size_t(128 - 3 + 1));
+
+    options.temperature = -1;
+    QVERIFY(errorOf([&] { model.generateTokens({1}, options); }).contains("temperature"));
+    options.temperature = 1;
+    options.topP = 0;
+    QVERIFY(errorOf([&] { model.generateTokens({1}, options); }).contains("top-p"));
+    options.topP = 1;
+    QVERIFY(errorOf([&] { model.generateTokens({}, options); }).contains("empty"));
+    QVERIFY(errorOf([&] { model.generateTokens({1, 500}, options); }).contains("vocabulary"));
+}
+
+void TestModel::perplexityMatchesLogits()
+{
+    const LanguageModel model = LanguageModel::random(tinyConfig(), 5);
+    // Reference: mean of -log softmax(logits[t])[token t+1], from the logits in plain C++.
+    const std::vector<float> logits = model.logits(kTokens);
+    double nll = 0;
+    for (size_t t = 0; t + 1 < kTokens.size(); ++t) {
+        const float* row = logits.data() + t * 97;
+        double maxLogit = *std::max_element(row, row + 97);
+        double sum = 0;
+        for (int v = 0; v < 97; ++v)
+            sum += std::exp(double(row[v]) - maxLogit);
+        nll -= double(row[kTokens[t + 1]]) - maxLogit - std::log(sum);
+    }
+    nll /= double(kTokens.size() - 1);
+    const moin::PerplexityResult result = model.perplexityOfTokens(kTokens);
+    QCOMPARE(result.tokens, int64_t(kTokens.size() - 1));
+    QVERIFY(std::abs(result.meanNll - nll) < 1e-5);
+    QVERIFY(std::abs(result.perplexity - std::exp(nll)) < 1e-3);
+
+    // Longer than the context: windows overlap by one token, every token scored exactly once.
+    std::vector<int32_t> longText(300);
+    for (size_t i = 0; i < longText.size(); ++i)
+        longText[i] = int32_t((i * 37 + 11) % 97);
+    QCOMPARE(model.perplexityOfTokens(longText).tokens, int64_t(299));
+    QVERIFY(errorOf([&] { model.perplexityOfTokens({1}); }).contains("at least two tokens"));
+}
+
+QTEST_GUILESS_MAIN(TestModel)
+#include "tst_model.moc"
