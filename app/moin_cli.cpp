@@ -1,7 +1,14 @@
 // moin: every core capability from the command line, headless (servers, schedulers, scripts).
 // User mistakes end with "moin: error: ..." on stderr and a non-zero exit code, never a trace.
+#include "progressbar.h"
+
+#include "moin/clustering.h"
+#include "moin/corpus.h"
 #include "moin/device.h"
 #include "moin/error.h"
+#include "moin/model.h"
+#include "moin/pretrain.h"
+#include "moin/router.h"
 #include "moin/tokenizer.h"
 #include "moin/version.h"
 #include "moin/workspace.h"
@@ -9,6 +16,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -26,14 +37,19 @@ void addInit(CLI::App& app)
     auto* cmd = app.add_subcommand("init", "Create a new workspace folder");
     static std::string dir;
     static std::string name;
+    static std::string base;
     cmd->add_option("DIR", dir, "Folder for the workspace (created if missing)")->required();
     cmd->add_option("--name", name, "Display name (default: the folder's name)");
+    cmd->add_option("--base", base,
+                    "Base model: a Hugging Face Llama folder (default: the built-in small base)");
     cmd->callback([] {
         moin::WorkspaceOptions options;
         options.name = name;
+        options.baseModel = base;
         moin::Workspace workspace = moin::Workspace::create(dir, options);
         std::cout << "Created workspace '" << workspace.name() << "' in " << workspace.directory()
-                  << " (schema version " << workspace.schemaVersion() << ")\n";
+                  << " (schema version " << workspace.schemaVersion() << ", base model "
+                  << workspace.baseModelDirectory() << ")\n";
     });
 }
 
@@ -55,6 +71,7 @@ void addInfo(CLI::App& app)
                 {"upgraded_from", workspace.openedFromVersion()},
                 {"created_at", workspace.meta("created_at").value_or("")},
                 {"created_by", workspace.meta("created_by").value_or("")},
+                {"base_model", workspace.meta("base_model").value_or("")},
                 {"activity", json::array()},
             };
             for (const auto& entry : activity)
@@ -66,6 +83,7 @@ void addInfo(CLI::App& app)
         std::cout << "Workspace:      " << workspace.name() << "\n"
                   << "Folder:         " << workspace.directory() << "\n"
                   << "Schema version: " << workspace.schemaVersion() << "\n"
+                  << "Base model:     " << workspace.meta("base_model").value_or("(none)") << "\n"
                   << "Created:        " << workspace.meta("created_at").value_or("?") << " by "
                   << workspace.meta("created_by").value_or("?") << "\n"
                   << "Recent activity:\n";
@@ -135,6 +153,452 @@ void addTokenizer(CLI::App& app)
     });
 }
 
+// Ctrl-C asks long commands to stop cleanly (checkpoint, partial output) instead of dying.
+moin::CancelToken g_interrupt;
+
+void installInterruptHandler()
+{
+    std::signal(SIGINT, [](int) { g_interrupt.cancel(); });
+}
+
+struct ComputeOptions {
+    std::string device = "auto";
+    int threads = 0;
+};
+
+void addComputeOptions(CLI::App* cmd, ComputeOptions& options)
+{
+    cmd->add_option("--device", options.device, "auto, cpu, cuda or cuda:N")
+        ->capture_default_str();
+    cmd->add_option("--threads", options.threads, "CPU threads (0: one per core)")
+        ->check(CLI::NonNegativeNumber);
+}
+
+void applyCompute(const ComputeOptions& options) { moin::setComputeThreads(options.threads); }
+
+void addGenerate(CLI::App& app)
+{
+    auto* cmd = app.add_subcommand("generate", "Generate text with a model (and an adapter)");
+    static std::string model;
+    static std::string adapter;
+    static std::string prompt;
+    static moin::GenerationOptions options;
+    static ComputeOptions compute;
+    cmd->add_option("--model", model, "Hugging Face model folder")->required();
+    cmd->add_option("--adapter", adapter, "PEFT LoRA adapter folder");
+    cmd->add_option("PROMPT", prompt, "Text to continue")->required();
+    cmd->add_option("--max-tokens", options.maxNewTokens, "New tokens at most")
+        ->capture_default_str();
+    cmd->add_option("--temperature", options.temperature, "0 for greedy decoding")
+        ->capture_default_str();
+    cmd->add_option("--top-k", options.topK, "0 disables")->capture_default_str();
+    cmd->add_option("--top-p", options.topP, "1 disables")->capture_default_str();
+    cmd->add_option("--repetition-penalty", options.repetitionPenalty, "1 disables")
+        ->capture_default_str();
+    cmd->add_option("--seed", options.seed, "Sampler seed")->capture_default_str();
+    addComputeOptions(cmd, compute);
+    cmd->callback([] {
+        options.validate();
+        applyCompute(compute);
+        moin::ModelLoadOptions load;
+        load.device = compute.device;
+        moin::LanguageModel lm = moin::LanguageModel::load(model, load);
+        if (!adapter.empty())
+            lm.loadAdapter(adapter);
+        installInterruptHandler();
+        std::cout << prompt << std::flush;
+        const moin::GenerationResult result = lm.generate(
+            prompt, options,
+            [](const std::string& delta, int32_t) {
+                std::cout << delta << std::flush;
+                return true;
+            },
+            &g_interrupt);
+        std::cout << "\n";
+        const double rate = result.decodeSeconds > 0 ? result.tokens.size() / result.decodeSeconds
+                                                     : 0;
+        std::fprintf(stderr,
+                     "[%zu tokens (%s), %.1f tokens/s; prompt %d tokens in %.0f ms; %s]\n",
+                     result.tokens.size(), result.stopReason.c_str(), rate, result.promptTokens,
+                     result.prefillSeconds * 1000, lm.device().c_str());
+    });
+}
+
+void addPerplexity(CLI::App& app)
+{
+    auto* cmd = app.add_subcommand("perplexity", "Perplexity of a model on a text file");
+    static std::string model;
+    static std::string adapter;
+    static std::string file;
+    static bool asJson = false;
+    static ComputeOptions compute;
+    cmd->add_option("--model", model, "Hugging Face model folder")->required();
+    cmd->add_option("--adapter", adapter, "PEFT LoRA adapter folder");
+    cmd->add_option("FILE", file, "UTF-8 text file")->required()->check(CLI::ExistingFile);
+    cmd->add_flag("--json", asJson, "Print one JSON object");
+    addComputeOptions(cmd, compute);
+    cmd->callback([] {
+        applyCompute(compute);
+        moin::ModelLoadOptions load;
+        load.device = compute.device;
+        moin::LanguageModel lm = moin::LanguageModel::load(model, load);
+        if (!adapter.empty())
+            lm.loadAdapter(adapter);
+        std::ifstream in(file, std::ios::binary);
+        std::stringstream text;
+        text << in.rdbuf();
+        const moin::PerplexityResult result = lm.perplexity(text.str());
+        if (asJson) {
+            std::cout << json{{"tokens", result.tokens},
+                              {"perplexity", result.perplexity},
+                              {"mean_nll", result.meanNll}}
+                             .dump()
+                      << "\n";
+        } else {
+            std::cout << "perplexity " << result.perplexity << " over " << result.tokens
+                      << " tokens (mean NLL " << result.meanNll << " nats)\n";
+        }
+    });
+}
+
+void addPretrain(CLI::App& app)
+{
+    auto* cmd = app.add_subcommand(
+        "pretrain", "Train a small Llama and its tokenizer from scratch (the built-in base)");
+    static moin::PretrainOptions options;
+    static ComputeOptions compute;
+    static bool noResume = false;
+    options.model.vocabSize = 4096;
+    options.model.hiddenSize = 192;
+    options.model.intermediateSize = 512;
+    options.model.numLayers = 4;
+    options.model.numHeads = 6;
+    options.model.numKvHeads = 2;
+    options.model.maxPositions = 512;
+    options.model.tieWordEmbeddings = true;
+    cmd->add_option("--corpus", options.corpusFiles, "Corpus files (.jsonl, .txt, .md)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--field", options.textField, "JSON Lines text field")->capture_default_str();
+    cmd->add_option("--output", options.outputDir, "Output model folder")->required();
+    cmd->add_option("--vocab-size", options.vocabSize, "Tokenizer vocabulary")
+        ->capture_default_str();
+    cmd->add_option("--hidden", options.model.hiddenSize, "Hidden size")->capture_default_str();
+    cmd->add_option("--intermediate", options.model.intermediateSize, "MLP size")
+        ->capture_default_str();
+    cmd->add_option("--layers", options.model.numLayers, "Decoder layers")->capture_default_str();
+    cmd->add_option("--heads", options.model.numHeads, "Attention heads")->capture_default_str();
+    cmd->add_option("--kv-heads", options.model.numKvHeads, "Key/value heads")
+        ->capture_default_str();
+    cmd->add_option("--context", options.model.maxPositions, "Context length")
+        ->capture_default_str();
+    cmd->add_option("--seq-len", options.sequenceLength, "Training sequence length")
+        ->capture_default_str();
+    cmd->add_option("--batch", options.batchSize, "Sequences per step")->capture_default_str();
+    cmd->add_option("--steps", options.steps, "Optimizer steps")->capture_default_str();
+    cmd->add_option("--lr", options.learningRate, "Peak learning rate")->capture_default_str();
+    cmd->add_option("--min-lr", options.minLearningRate, "Final learning rate")
+        ->capture_default_str();
+    cmd->add_option("--warmup", options.warmupSteps, "Warm-up steps")->capture_default_str();
+    cmd->add_option("--checkpoint-every", options.checkpointEvery, "Steps between checkpoints")
+        ->capture_default_str();
+    cmd->add_option("--eval-every", options.evalEvery, "Steps between held-out evaluations")
+        ->capture_default_str();
+    cmd->add_option("--dtype", options.saveDtype, "dtype of the saved weights")
+        ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
+        ->capture_default_str();
+    cmd->add_option("--seed", options.seed, "Random seed")->capture_default_str();
+    cmd->add_flag("--no-resume", noResume, "Start over even if a checkpoint exists");
+    addComputeOptions(cmd, compute);
+    cmd->callback([] {
+        applyCompute(compute);
+        options.device = compute.device;
+        options.resume = !noResume;
+        installInterruptHandler();
+        ProgressBar bar("pretrain");
+        const moin::PretrainResult result = moin::pretrain(
+            options,
+            [&bar](const moin::PretrainProgress& p) {
+                if (p.phase != "training") {
+                    bar.finish();
+                    std::fprintf(stderr, "pretrain: %s...\n", p.phase.c_str());
+                    return;
+                }
+                char detail[128];
+                std::snprintf(detail, sizeof detail, "loss %.3f, held-out %.3f, %.0f tok/s",
+                              p.loss, p.heldOutLoss, p.tokensPerSecond);
+                bar.update(p.step, p.totalSteps, detail);
+            },
+            &g_interrupt);
+        bar.finish();
+        if (result.cancelled) {
+            std::cerr << "pretrain: interrupted at step " << result.steps
+                      << "; the checkpoint is saved, run the same command to resume\n";
+            throw moin::Error("interrupted");
+        }
+        std::cout << "Wrote " << result.modelDir << ": " << result.steps << " steps, train loss "
+                  << result.finalLoss << ", held-out loss " << result.heldOutLoss
+                  << " (perplexity " << std::exp(result.heldOutLoss) << ")\n";
+    });
+}
+
+void addImport(CLI::App& app)
+{
+    auto* cmd = app.add_subcommand(
+        "import", "Import .txt, .md and .jsonl files or folders into a workspace's corpus");
+    static std::string dir;
+    static std::vector<std::string> paths;
+    static moin::ImportOptions options;
+    static bool asJson = false;
+    cmd->add_option("DIR", dir, "Workspace folder")->required();
+    cmd->add_option("PATH", paths, "Files or folders to import")->required();
+    cmd->add_option("--field", options.textField, "JSON Lines field that holds the text")
+        ->capture_default_str();
+    cmd->add_option("--chunk-tokens", options.chunkTokens, "Tokens per chunk")
+        ->capture_default_str();
+    cmd->add_option("--overlap", options.overlapTokens, "Tokens shared by consecutive chunks")
+        ->capture_default_str();
+    cmd->add_option("--min-chunk-tokens", options.minChunkTokens,
+                    "Shorter document tails are dropped")
+        ->capture_default_str();
+    cmd->add_flag("--json", asJson, "Print the report as one JSON object");
+    cmd->callback([] {
+        options.validate();
+        moin::Workspace workspace = moin::Workspace::open(dir);
+        installInterruptHandler();
+        ProgressBar bar("import");
+        const moin::ImportReport report = moin::importCorpus(
+            workspace, paths, options,
+            [&bar](const moin::ImportProgress& p) {
+                char detail[96];
+                std::snprintf(detail, sizeof detail, "MB, %lld chunks",
+                              (long long)p.chunksAdded);
+                bar.update(p.bytesDone >> 20, std::max<int64_t>(1, p.bytesTotal >> 20), detail);
+            },
+            &g_interrupt);
+        bar.finish();
+        if (asJson) {
+            json problems = json::array();
+            for (const auto& problem : report.problems)
+                problems.push_back(
+                    {{"path", problem.path}, {"line", problem.line}, {"message", problem.message}});
+            std::cout << json{{"files_imported", report.filesImported},
+                              {"files_already_imported", report.filesAlreadyImported},
+                              {"files_refused", report.filesRefused},
+                              {"lines_skipped", report.linesSkipped},
+                              {"documents", report.documentsAdded},
+                              {"chunks", report.chunksAdded},
+                              {"duplicate_chunks", report.chunksDuplicate},
+                              {"tokens", report.tokensAdded},
+                              {"cancelled", report.cancelled},
+                              {"problems", problems}}
+                             .dump(2)
+                      << "\n";
+        } else {
+            std::cout << "Imported " << report.chunksAdded << " chunks (" << report.tokensAdded
+                      << " tokens) from " << report.documentsAdded << " documents in "
+                      << report.filesImported << " file(s); " << report.chunksDuplicate
+                      << " duplicate chunks dropped, " << report.filesAlreadyImported
+                      << " file(s) already imported, " << report.filesRefused
+                      << " refused, " << report.linesSkipped << " line(s) skipped\n";
+            for (size_t i = 0; i < report.problems.size() && i < 20; ++i) {
+                const auto& problem = report.problems[i];
+                std::cerr << "  " << problem.path
+                          << (problem.line ? ":" + std::to_string(problem.line) : "") << ": "
+                          << problem.message << "\n";
+            }
+            if (report.problems.size() > 20)
+                std::cerr << "  ... and " << report.problems.size() - 20 << " more\n";
+        }
+        if (report.cancelled)
+            throw moin::Error("interrupted; the files finished before stay imported");
+        if (report.filesImported == 0 && report.filesAlreadyImported == 0)
+            throw moin::Error("nothing was imported (see the reasons above)");
+    });
+}
+
+void addCorpus(CLI::App& app)
+{
+    auto* cmd = app.add_subcommand("corpus", "Show a workspace's corpus: totals and sources");
+    static std::string dir;
+    static bool asJson = false;
+    cmd->add_option("DIR", dir, "Workspace folder")->required();
+    cmd->add_flag("--json", asJson, "Print one JSON object");
+    cmd->callback([] {
+        moin::Workspace workspace = moin::Workspace::open(dir);
+        const moin::CorpusStats stats = moin::corpusStats(workspace);
+        const auto sources = moin::listSources(workspace);
+        if (asJson) {
+            json list = json::array();
+            for (const auto& source : sources)
+                list.push_back({{"path", source.path},
+                                {"format", source.format},
+                                {"documents", source.documents},
+                                {"chunks", source.chunks},
+                                {"tokens", source.tokens},
+                                {"lines_skipped", source.linesSkipped}});
+            std::cout << json{{"sources", list},
+                              {"documents", stats.documents},
+                              {"chunks", stats.chunks},
+                              {"tokens", stats.tokens}}
+                             .dump(2)
+                      << "\n";
+            return;
+        }
+        std::cout << stats.chunks << " chunks, " << stats.tokens << " tokens, "
+                  << stats.documents << " documents, " << stats.sources << " source file(s)\n";
+        for (const auto& source : sources)
+            std::cout << "  " << source.chunks << "\t" << source.path << "\n";
+    });
+}
+
+void addCluster(CLI::App& app)
+{
+    auto* cmd = app.add_subcommand("cluster", "Embed and cluster a workspace's chunks");
+    static std::string dir;
+    static moin::ClusterRunOptions options;
+    static bool noActivate = false;
+    cmd->add_option("DIR", dir, "Workspace folder")->required();
+    cmd->add_option("-k", options.kmeans.k, "Number of clusters (experts)")->required();
+    cmd->add_option("--embedder", options.embedder.kind, "tf-idf + SVD, or base-model states")
+        ->check(CLI::IsMember({"tfidf", "model"}))
+        ->capture_default_str();
+    cmd->add_option("--dimensions", options.embedder.dimensions, "tf-idf SVD dimensions")
+        ->capture_default_str();
+    cmd->add_option("--iterations", options.kmeans.iterations, "k-means iterations")
+        ->capture_default_str();
+    cmd->add_option("--seed", options.kmeans.seed, "k-means seed")->capture_default_str();
+    cmd->add_flag("--balanced", options.kmeans.balanced,
+                  "Bound every cluster's size (c-BTM's balanced k-means)");
+    cmd->add_option("--max-size-factor", options.kmeans.maxClusterSizeFactor,
+                    "Balanced bound, times the mean cluster size")
+        ->capture_default_str();
+    cmd->add_option("--layout", options.layout.method, "2-D layout of the cluster map")
+        ->check(CLI::IsMember({"umap", "pca"}))
+        ->capture_default_str();
+    cmd->add_flag("--no-activate", noActivate, "Keep the current active run");
+    cmd->callback([] {
+        options.activate = !noActivate;
+        options.embedder.validate();
+        options.kmeans.validate();
+        moin::Workspace workspace = moin::Workspace::open(dir);
+        installInterruptHandler();
+        std::string phase;
+        std::unique_ptr<ProgressBar> bar;
+        const int64_t runId = moin::runClustering(
+            workspace, options,
+            [&](const std::string& now, double fraction) {
+                if (now != phase) {
+                    phase = now;
+                    bar = std::make_unique<ProgressBar>(now);
+                }
+                bar->update(int64_t(fraction * 100), 100, "");
+            },
+            &g_interrupt);
+        bar.reset();
+        if (runId == 0)
+            throw moin::Error("interrupted; nothing was stored");
+        for (const auto& run : moin::listClusterRuns(workspace)) {
+            if (run.id == runId) {
+                std::cout << "Run " << runId << ": " << run.chunks << " chunks into " << run.k
+                          << " clusters (" << run.embedder << ", " << run.dimensions
+                          << " dimensions) in " << run.seconds << " s; " << run.metrics << "\n";
+            }
+        }
+    });
+}
+
+void addClusters(CLI::App& app)
+{
+    auto* cmd = app.add_subcommand("clusters", "List the clusters of a clustering run");
+    static std::string dir;
+    static int64_t runId = 0;
+    static bool asJson = false;
+    cmd->add_option("DIR", dir, "Workspace folder")->required();
+    cmd->add_option("--run", runId, "Run id (default: the active run)");
+    cmd->add_flag("--json", asJson, "Print JSON");
+    cmd->callback([] {
+        moin::Workspace workspace = moin::Workspace::open(dir);
+        const int64_t id = runId ? runId : moin::activeClusterRun(workspace);
+        if (id == 0)
+            throw moin::Error("the workspace has no clustering run; run `moin cluster` first");
+        const auto clusters = moin::listClusters(workspace, id);
+        if (clusters.empty())
+            throw moin::Error("there is no clustering run " + std::to_string(id));
+        if (asJson) {
+            json list = json::array();
+            for (const auto& c : clusters)
+                list.push_back({{"id", c.cluster},
+                                {"size", c.size},
+                                {"keywords", c.keywords},
+                                {"sample_chunks", c.sampleChunks}});
+            std::cout << json{{"run", id}, {"clusters", list}}.dump(2) << "\n";
+            return;
+        }
+        for (const auto& c : clusters) {
+            std::cout << c.cluster << "\t" << c.size << "\t";
+            for (size_t i = 0; i < c.keywords.size() && i < 8; ++i)
+                std::cout << (i ? ", " : "") << c.keywords[i];
+            std::cout << "\n";
+        }
+    });
+}
+
+void addRoute(CLI::App& app)
+{
+    auto* cmd = app.add_subcommand("route", "Route queries to their nearest expert");
+    static std::string dir;
+    static std::string text;
+    static std::string file;
+    static int candidates = 3;
+    static bool asJson = false;
+    cmd->add_option("DIR", dir, "Workspace folder")->required();
+    auto* textOption = cmd->add_option("TEXT", text, "The query");
+    cmd->add_option("--file", file, "A file with one query per line")
+        ->check(CLI::ExistingFile)
+        ->excludes(textOption);
+    cmd->add_option("--candidates", candidates, "Runner-up experts listed")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    cmd->add_flag("--json", asJson, "One JSON line per query");
+    cmd->callback([] {
+        std::vector<std::string> queries;
+        if (!file.empty()) {
+            std::ifstream in(file);
+            std::string line;
+            while (std::getline(in, line))
+                queries.push_back(line);
+        } else if (!text.empty()) {
+            queries.push_back(text);
+        } else {
+            throw moin::Error("give a query TEXT or --file F with one query per line");
+        }
+        moin::Workspace workspace = moin::Workspace::open(dir);
+        const moin::Router router = moin::Router::open(workspace);
+        const auto decisions = router.route(queries, candidates);
+        for (size_t i = 0; i < decisions.size(); ++i) {
+            const auto& d = decisions[i];
+            if (asJson) {
+                json list = json::array();
+                for (const auto& c : d.candidates)
+                    list.push_back({{"expert", c.expert}, {"distance", c.distance}});
+                std::cout << json{{"expert", d.expert},
+                                  {"distance", d.distance},
+                                  {"candidates", list},
+                                  {"run", router.runId()}}
+                                 .dump()
+                          << "\n";
+            } else {
+                std::cout << "expert " << d.expert << " (distance " << d.distance << ")";
+                for (size_t j = 1; j < d.candidates.size(); ++j)
+                    std::cout << (j == 1 ? "; then " : ", ") << d.candidates[j].expert << " ("
+                              << d.candidates[j].distance << ")";
+                std::cout << "\n";
+            }
+        }
+    });
+}
+
 void addVersion(CLI::App& app)
 {
     auto* cmd = app.add_subcommand("version", "Show versions of MoIN Studio and its libraries");
@@ -172,7 +636,15 @@ int main(int argc, char** argv)
     app.set_version_flag("--version", moin::moinVersion());
     addInit(app);
     addInfo(app);
+    addImport(app);
+    addCorpus(app);
+    addCluster(app);
+    addClusters(app);
+    addRoute(app);
     addTokenizer(app);
+    addGenerate(app);
+    addPerplexity(app);
+    addPretrain(app);
     addVersion(app);
     try {
         app.parse(argc, argv);

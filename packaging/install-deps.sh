@@ -13,7 +13,7 @@ packages=(
   # tokenizer (loaded in isolation, see core/src/tokenizer_backend.cpp)
   libsentencepiece-dev sentencepiece
   # plots, storage, JSON, command line
-  libqcustomplot-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev
+  libqcustomplot-dev libsqlite3-dev sqlite3 libssl-dev nlohmann-json3-dev libcli11-dev
   # headless GUI runs and screenshots
   xvfb xauth x11-apps imagemagick
   # fonts so screenshots and the headless app render real text

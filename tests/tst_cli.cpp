@@ -1,4 +1,8 @@
 // The `moin` command line: help on every command, exit codes, and messages for user mistakes.
+#include "testsupport.h"
+
+#include "moin/model.h"
+
 #include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -15,7 +19,7 @@ struct Run {
     QString err;
 };
 
-Run moin(const QStringList& arguments)
+Run runMoin(const QStringList& arguments)
 {
     QProcess process;
     process.start(MOIN_CLI_PATH, arguments);
@@ -41,6 +45,7 @@ void verifyUserError(const Run& run, const QString& expected)
 class TestCli : public QObject {
     Q_OBJECT
 private slots:
+    void initTestCase();
     void helpListsCommands();
     void everyCommandHasHelp_data();
     void everyCommandHasHelp();
@@ -49,13 +54,69 @@ private slots:
     void initInfoAndRefusals();
     void tokenizerCommands();
     void version();
+    void initWithBase();
+    void generateAndPerplexity();
+
+private:
+    QTemporaryDir m_tmp;
+    QString m_base;
 };
+
+void TestCli::initTestCase()
+{
+    m_base = m_tmp.filePath("tiny-base");
+    testsupport::makeTinyBaseModel(m_base);
+}
+
+void TestCli::initWithBase()
+{
+    const QString dir = m_tmp.filePath("with-base");
+    Run run = runMoin({"init", dir, "--base", m_base});
+    QCOMPARE(run.exitCode, 0);
+    run = runMoin({"info", dir, "--json"});
+    const QJsonObject info = QJsonDocument::fromJson(run.out.toUtf8()).object();
+    QCOMPARE(info["base_model"].toString(), QFileInfo(m_base).canonicalFilePath());
+    verifyUserError(runMoin({"init", m_tmp.filePath("bad"), "--base", m_tmp.filePath("nowhere")}),
+                    "does not exist");
+    QVERIFY(!QDir(m_tmp.filePath("bad")).exists());
+}
+
+void TestCli::generateAndPerplexity()
+{
+    Run run = runMoin({"generate", "--model", m_base, "--max-tokens", "6", "--temperature", "0",
+                    "--threads", "1", "In the beginning"});
+    QCOMPARE(run.exitCode, 0);
+    QVERIFY2(run.out.startsWith("In the beginning"), qPrintable(run.out));
+    QVERIFY2(run.err.contains("tokens/s"), qPrintable(run.err));
+
+    QFile text(m_tmp.filePath("text.txt"));
+    QVERIFY(text.open(QIODevice::WriteOnly));
+    text.write("A compiler translates source code into machine instructions.");
+    text.close();
+    run = runMoin({"perplexity", "--model", m_base, text.fileName(), "--json"});
+    QCOMPARE(run.exitCode, 0);
+    const QJsonObject result = QJsonDocument::fromJson(run.out.toUtf8()).object();
+    // The same figure as the library computes in this process.
+    const auto model = moin::LanguageModel::load(m_base.toStdString());
+    const auto expected =
+        model.perplexity("A compiler translates source code into machine instructions.");
+    QCOMPARE(result["tokens"].toInt(), int(expected.tokens));
+    QVERIFY(std::abs(result["perplexity"].toDouble() - expected.perplexity)
+            < 1e-6 * expected.perplexity);
+
+    verifyUserError(runMoin({"generate", "--model", m_base, "--adapter", m_tmp.filePath("none"), "x"}),
+                    "adapter folder");
+    verifyUserError(runMoin({"generate", "--model", m_tmp.path(), "x"}), "has no config.json");
+    verifyUserError(runMoin({"generate", "--model", m_base, "--temperature", "-2", "x"}),
+                    "temperature");
+}
 
 void TestCli::helpListsCommands()
 {
-    const Run run = moin({"--help"});
+    const Run run = runMoin({"--help"});
     QCOMPARE(run.exitCode, 0);
-    for (const char* command : {"init", "info", "tokenizer", "version"})
+    for (const char* command : {"init", "info", "tokenizer", "generate", "perplexity", "pretrain",
+                                "version"})
         QVERIFY2(run.out.contains(command), qPrintable(run.out));
 }
 
@@ -69,12 +130,15 @@ void TestCli::everyCommandHasHelp_data()
     QTest::newRow("tokenizer encode") << QStringList{"tokenizer", "encode"};
     QTest::newRow("tokenizer decode") << QStringList{"tokenizer", "decode"};
     QTest::newRow("version") << QStringList{"version"};
+    QTest::newRow("generate") << QStringList{"generate"};
+    QTest::newRow("perplexity") << QStringList{"perplexity"};
+    QTest::newRow("pretrain") << QStringList{"pretrain"};
 }
 
 void TestCli::everyCommandHasHelp()
 {
     QFETCH(QStringList, command);
-    const Run run = moin(command + QStringList{"--help"});
+    const Run run = runMoin(command + QStringList{"--help"});
     QCOMPARE(run.exitCode, 0);
     QVERIFY2(run.out.contains("Usage"), qPrintable(run.out));
     QVERIFY2(run.out.contains(command.last()), qPrintable(run.out));
@@ -94,7 +158,7 @@ void TestCli::usageErrors_data()
 void TestCli::usageErrors()
 {
     QFETCH(QStringList, arguments);
-    const Run run = moin(arguments);
+    const Run run = runMoin(arguments);
     QCOMPARE(run.exitCode, 2);
     QVERIFY(!run.err.isEmpty());
     QVERIFY2(!run.err.contains("terminate called"), qPrintable(run.err));
@@ -104,15 +168,15 @@ void TestCli::initInfoAndRefusals()
 {
     QTemporaryDir tmp;
     const QString dir = tmp.filePath("ws");
-    Run run = moin({"init", dir, "--name", "Demo set"});
+    Run run = runMoin({"init", dir, "--name", "Demo set"});
     QCOMPARE(run.exitCode, 0);
     QVERIFY2(run.out.contains("Created workspace 'Demo set'"), qPrintable(run.out));
 
-    verifyUserError(moin({"init", dir}), "already a MoIN Studio workspace");
-    verifyUserError(moin({"info", tmp.filePath("nowhere")}), "does not exist");
-    verifyUserError(moin({"info", tmp.path()}), "not a MoIN Studio workspace");
+    verifyUserError(runMoin({"init", dir}), "already a MoIN Studio workspace");
+    verifyUserError(runMoin({"info", tmp.filePath("nowhere")}), "does not exist");
+    verifyUserError(runMoin({"info", tmp.path()}), "not a MoIN Studio workspace");
 
-    run = moin({"info", dir, "--json"});
+    run = runMoin({"info", dir, "--json"});
     QCOMPARE(run.exitCode, 0);
     QJsonParseError error;
     const QJsonObject info = QJsonDocument::fromJson(run.out.toUtf8(), &error).object();
@@ -122,7 +186,7 @@ void TestCli::initInfoAndRefusals()
     QVERIFY(info["schema_version"].toInt() >= 1);
     QVERIFY(info["activity"].toArray().first().toObject()["message"].toString().contains("created"));
 
-    run = moin({"info", dir});
+    run = runMoin({"info", dir});
     QCOMPARE(run.exitCode, 0);
     QVERIFY(run.out.contains("Schema version:"));
 }
@@ -137,28 +201,28 @@ void TestCli::tokenizerCommands()
                    "größere Modelle lernen schneller, sagt man\n");
     text.close();
     const QString prefix = tmp.filePath("tok");
-    Run run = moin({"tokenizer", "train", "--input", text.fileName(), "--output", prefix,
+    Run run = runMoin({"tokenizer", "train", "--input", text.fileName(), "--output", prefix,
                     "--vocab-size", "400"});
     QCOMPARE(run.exitCode, 0);
     QVERIFY2(run.out.contains("400 pieces"), qPrintable(run.out + run.err));
 
-    run = moin({"tokenizer", "encode", "--model", prefix + ".model", "größere experts"});
+    run = runMoin({"tokenizer", "encode", "--model", prefix + ".model", "größere experts"});
     QCOMPARE(run.exitCode, 0);
     const QStringList ids = run.out.trimmed().split(' ');
     QVERIFY(ids.size() >= 2);
-    run = moin(QStringList{"tokenizer", "decode", "--model", prefix + ".model"} + ids);
+    run = runMoin(QStringList{"tokenizer", "decode", "--model", prefix + ".model"} + ids);
     QCOMPARE(run.exitCode, 0);
     QCOMPARE(run.out, QString("größere experts\n"));
 
-    verifyUserError(moin({"tokenizer", "decode", "--model", prefix + ".model", "99999"}),
+    verifyUserError(runMoin({"tokenizer", "decode", "--model", prefix + ".model", "99999"}),
                     "outside the vocabulary");
-    verifyUserError(moin({"tokenizer", "encode", "--model", tmp.filePath("none.model"), "x"}),
+    verifyUserError(runMoin({"tokenizer", "encode", "--model", tmp.filePath("none.model"), "x"}),
                     "does not exist");
 }
 
 void TestCli::version()
 {
-    const Run run = moin({"version", "--json"});
+    const Run run = runMoin({"version", "--json"});
     QCOMPARE(run.exitCode, 0);
     const QJsonObject info = QJsonDocument::fromJson(run.out.toUtf8()).object();
     QVERIFY(info["libtorch"].toString().startsWith("1.") || info["libtorch"].toString().startsWith("2."));

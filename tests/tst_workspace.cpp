@@ -1,4 +1,7 @@
 // Workspace store: create, reopen, upgrade, refuse, share between processes.
+#include "testsupport.h"
+
+#include "moin/basemodel.h"
 #include "moin/database.h"
 #include "moin/error.h"
 #include "moin/workspace.h"
@@ -46,7 +49,12 @@ void fillActivity(const QString& dir, int rows)
 class TestWorkspace : public QObject {
     Q_OBJECT
 private slots:
+    void initTestCase();
     void createAndReopen();
+    void recordsBaseModel();
+    void refusesBadBaseModel_data();
+    void refusesBadBaseModel();
+    void builtinBaseModelIsShipped();
     void createRefusesExistingWorkspace();
     void createRefusesFile();
     void openRefuses_data();
@@ -55,7 +63,85 @@ private slots:
     void failedUpgradeChangesNothing();
     void migrationGapIsRejected();
     void twoProcessesShareOneWorkspace();
+
+private:
+    QTemporaryDir m_bases;
+    QString m_tinyBase;
 };
+
+void TestWorkspace::initTestCase()
+{
+    // The default base of these tests: a tiny model, so that no test depends on the size of
+    // the shipped one (builtinBaseModelIsShipped checks that one).
+    m_tinyBase = m_bases.filePath("tiny-base");
+    testsupport::makeTinyBaseModel(m_tinyBase);
+    qputenv("MOIN_BASE_MODEL", m_tinyBase.toUtf8());
+}
+
+void TestWorkspace::recordsBaseModel()
+{
+    QTemporaryDir tmp;
+    moin::WorkspaceOptions options;
+    options.baseModel = m_tinyBase.toStdString() + "/./";
+    Workspace workspace = Workspace::create(tmp.filePath("ws").toStdString(), options);
+    QCOMPARE(QString::fromStdString(workspace.baseModelDirectory()),
+             QFileInfo(m_tinyBase).canonicalFilePath());
+    QVERIFY(QFile::exists(QString::fromStdString(workspace.tokenizerPath())));
+    // Without --base, the built-in base (here redirected by MOIN_BASE_MODEL) is recorded.
+    Workspace byDefault = Workspace::create(tmp.filePath("ws2").toStdString());
+    QCOMPARE(QString::fromStdString(byDefault.baseModelDirectory()),
+             QFileInfo(m_tinyBase).canonicalFilePath());
+}
+
+void TestWorkspace::refusesBadBaseModel_data()
+{
+    QTest::addColumn<QString>("damage");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("missing folder") << "missing" << "does not exist";
+    QTest::newRow("no config.json") << "noconfig" << "has no config.json";
+    QTest::newRow("no tokenizer") << "notokenizer" << "has no tokenizer.model";
+    QTest::newRow("truncated weights") << "truncated" << "model.safetensors";
+}
+
+void TestWorkspace::refusesBadBaseModel()
+{
+    QFETCH(QString, damage);
+    QFETCH(QString, expected);
+    QTemporaryDir tmp;
+    const QString base = tmp.filePath("base");
+    if (damage != "missing") {
+        testsupport::makeTinyBaseModel(base);
+        if (damage == "noconfig")
+            QFile::remove(base + "/config.json");
+        if (damage == "notokenizer")
+            QFile::remove(base + "/tokenizer.model");
+        if (damage == "truncated") {
+            QFile weights(base + "/model.safetensors");
+            QVERIFY(weights.resize(weights.size() - 100));
+        }
+    }
+    moin::WorkspaceOptions options;
+    options.baseModel = base.toStdString();
+    const QString dir = tmp.filePath("ws");
+    try {
+        Workspace::create(dir.toStdString(), options);
+        QFAIL("a bad base model must be refused");
+    } catch (const moin::Error& e) {
+        QVERIFY2(QString(e.what()).contains(expected), e.what());
+    }
+    QVERIFY2(!QDir(dir).exists(), "nothing may be created for a refused base");
+}
+
+void TestWorkspace::builtinBaseModelIsShipped()
+{
+    const QByteArray saved = qgetenv("MOIN_BASE_MODEL");
+    qunsetenv("MOIN_BASE_MODEL");
+    const std::string dir = moin::builtinBaseModelDirectory();
+    qputenv("MOIN_BASE_MODEL", saved);
+    const moin::BaseModelInfo info = moin::inspectBaseModel(dir);
+    QVERIFY(info.config.vocabSize >= 1000);
+    QVERIFY(QFile::exists(QString::fromStdString(info.tokenizerPath)));
+}
 
 void TestWorkspace::createAndReopen()
 {

@@ -21,8 +21,11 @@ double secondsSince(Clock::time_point start)
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void validate(const GenerationOptions& o)
+} // namespace
+
+void GenerationOptions::validate() const
 {
+    const GenerationOptions& o = *this;
     if (o.maxNewTokens < 0)
         throw Error("max new tokens must be 0 or more; got " + std::to_string(o.maxNewTokens));
     if (!std::isfinite(o.temperature) || o.temperature < 0)
@@ -36,6 +39,8 @@ void validate(const GenerationOptions& o)
         throw Error("repetition penalty must be positive (1 = off); got "
                     + std::to_string(o.repetitionPenalty));
 }
+
+namespace {
 
 // Picks the next token from the last position's logits (vocab,), float32 on the CPU.
 class Sampler {
@@ -113,7 +118,7 @@ GenerationResult LanguageModel::generateTokens(const std::vector<int32_t>& promp
                                                const TokenCallback& onToken,
                                                const CancelToken* cancel) const
 {
-    validate(options);
+    options.validate();
     LlamaImpl& model = *m_impl->model;
     const LlamaConfig& config = model.config;
     if (prompt.empty())

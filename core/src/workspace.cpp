@@ -1,5 +1,6 @@
 #include "moin/workspace.h"
 
+#include "moin/basemodel.h"
 #include "moin/error.h"
 #include "moin/version.h"
 
@@ -123,6 +124,87 @@ const std::vector<Migration>& Workspace::schemaMigrations()
                      "  message TEXT NOT NULL"
                      ")");
          }},
+        {3, "corpus: sources, documents, chunks, full-text search",
+         [](Database& db) {
+             db.exec("CREATE TABLE sources ("
+                     "  id INTEGER PRIMARY KEY,"
+                     "  path TEXT NOT NULL,"
+                     "  format TEXT NOT NULL,"
+                     "  content_sha256 TEXT NOT NULL UNIQUE,"
+                     "  bytes INTEGER NOT NULL,"
+                     "  text_field TEXT NOT NULL,"
+                     "  chunk_tokens INTEGER NOT NULL,"
+                     "  overlap_tokens INTEGER NOT NULL,"
+                     "  documents INTEGER NOT NULL DEFAULT 0,"
+                     "  chunks INTEGER NOT NULL DEFAULT 0,"
+                     "  tokens INTEGER NOT NULL DEFAULT 0,"
+                     "  lines_skipped INTEGER NOT NULL DEFAULT 0,"
+                     "  imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+                     ");"
+                     "CREATE TABLE documents ("
+                     "  id INTEGER PRIMARY KEY,"
+                     "  source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,"
+                     "  line INTEGER NOT NULL"
+                     ");"
+                     "CREATE INDEX documents_source ON documents(source_id);"
+                     "CREATE TABLE chunks ("
+                     "  id INTEGER PRIMARY KEY,"
+                     "  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
+                     "  position INTEGER NOT NULL,"
+                     "  tokens INTEGER NOT NULL,"
+                     "  text TEXT NOT NULL,"
+                     "  sha256 TEXT NOT NULL UNIQUE"
+                     ");"
+                     "CREATE INDEX chunks_document ON chunks(document_id);"
+                     // Full-text search over chunk text for the Corpus view and the map.
+                     "CREATE VIRTUAL TABLE chunks_fts USING fts5("
+                     "  text, content='chunks', content_rowid='id');"
+                     "CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN"
+                     "  INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);"
+                     "END;"
+                     "CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN"
+                     "  INSERT INTO chunks_fts(chunks_fts, rowid, text)"
+                     "  VALUES ('delete', old.id, old.text);"
+                     "END;");
+         }},
+        {4, "clustering runs, clusters and chunk placements",
+         [](Database& db) {
+             db.exec("CREATE TABLE cluster_runs ("
+                     "  id INTEGER PRIMARY KEY,"
+                     "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+                     "  embedder TEXT NOT NULL,"
+                     "  k INTEGER NOT NULL,"
+                     "  balanced INTEGER NOT NULL,"
+                     "  parameters TEXT NOT NULL,"
+                     "  chunk_fingerprint TEXT NOT NULL,"
+                     "  status TEXT NOT NULL,"
+                     "  chunks INTEGER,"
+                     "  dimensions INTEGER,"
+                     "  seconds REAL,"
+                     "  metrics TEXT,"
+                     "  active INTEGER NOT NULL DEFAULT 0"
+                     ");"
+                     "CREATE TABLE clusters ("
+                     "  run_id INTEGER NOT NULL REFERENCES cluster_runs(id) ON DELETE CASCADE,"
+                     "  cluster INTEGER NOT NULL,"
+                     "  size INTEGER NOT NULL,"
+                     "  keywords TEXT NOT NULL,"
+                     "  samples TEXT NOT NULL,"
+                     "  x REAL NOT NULL,"
+                     "  y REAL NOT NULL,"
+                     "  PRIMARY KEY (run_id, cluster)"
+                     ") WITHOUT ROWID;"
+                     "CREATE TABLE chunk_clusters ("
+                     "  run_id INTEGER NOT NULL REFERENCES cluster_runs(id) ON DELETE CASCADE,"
+                     "  chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,"
+                     "  cluster INTEGER NOT NULL,"
+                     "  distance REAL NOT NULL,"
+                     "  x REAL NOT NULL,"
+                     "  y REAL NOT NULL,"
+                     "  PRIMARY KEY (run_id, chunk_id)"
+                     ") WITHOUT ROWID;"
+                     "CREATE INDEX chunk_clusters_cluster ON chunk_clusters(run_id, cluster);");
+         }},
     };
     return steps;
 }
@@ -196,6 +278,9 @@ Workspace Workspace::create(const std::string& directory, const WorkspaceOptions
         throw Error(dir.string() + " is already a MoIN Studio workspace; open it instead of "
                                    "creating it again");
     }
+    // Check the base before anything is written: a bad base leaves no half workspace.
+    const BaseModelInfo base = inspectBaseModel(
+        options.baseModel.empty() ? builtinBaseModelDirectory() : options.baseModel);
     fs::create_directories(dir, ec);
     if (ec)
         throw Error("cannot create workspace folder " + dir.string() + ": " + ec.message());
@@ -217,6 +302,7 @@ Workspace Workspace::create(const std::string& directory, const WorkspaceOptions
                 {"created_at", db.queryText("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
                                    .value_or("")},
                 {"created_by", "MoIN Studio " + moinVersion()},
+                {"base_model", base.directory},
             };
             for (const auto& [key, value] : settings) {
                 setting.bind(1, key).bind(2, value).run();
@@ -309,6 +395,22 @@ int Workspace::schemaVersion()
 }
 
 std::string Workspace::name() { return meta("name").value_or(fs::path(m_directory).filename()); }
+
+std::string Workspace::baseModelDirectory()
+{
+    const auto base = meta("base_model");
+    if (!base || base->empty()) {
+        throw Error("workspace " + m_directory
+                    + " records no base model (hint: it was created by an older version; "
+                      "create a new workspace with `moin init --base`)");
+    }
+    return *base;
+}
+
+std::string Workspace::tokenizerPath()
+{
+    return (fs::path(baseModelDirectory()) / "tokenizer.model").string();
+}
 
 std::optional<std::string> Workspace::meta(const std::string& key)
 {

@@ -1,5 +1,6 @@
 #include "moin/ui/mainwindow.h"
 
+#include "corpusview.h"
 #include "emptystateview.h"
 #include "moin/device.h"
 #include "moin/ui/recentworkspaces.h"
@@ -119,6 +120,13 @@ void MainWindow::buildWorkspacePages()
     m_views = new QStackedWidget;
     m_overview = new WorkspaceOverview;
     m_views->addWidget(m_overview);
+    m_corpus = new CorpusView;
+    m_corpus->setObjectName("corpusView");
+    // An import writes to the activity log that the Overview shows.
+    connect(m_corpus, &CorpusView::corpusChanged, this, [this] {
+        if (Workspace* workspace = m_controller->workspace())
+            m_overview->showWorkspace(*workspace);
+    });
 
     QStyle* s = style();
     struct Entry {
@@ -128,11 +136,7 @@ void MainWindow::buildWorkspacePages()
     };
     const Entry entries[] = {
         {tr("Overview"), QIcon(":/moin/icons/moin-studio.svg"), m_overview},
-        {tr("Corpus"), s->standardIcon(QStyle::SP_FileDialogContentsView),
-         new EmptyStateView(s->standardIcon(QStyle::SP_FileDialogContentsView), tr("Corpus"),
-                            tr("The documents of this workspace, cut into chunks of the base "
-                               "model's tokens: import .txt, .md and .jsonl files and folders, "
-                               "search the chunks, see counts per source."))},
+        {tr("Corpus"), s->standardIcon(QStyle::SP_FileDialogContentsView), m_corpus},
         {tr("Cluster map"), s->standardIcon(QStyle::SP_DesktopIcon),
          new EmptyStateView(s->standardIcon(QStyle::SP_DesktopIcon), tr("Cluster map"),
                             tr("Every chunk on a 2-D map, coloured by its semantic group, with "
@@ -153,12 +157,13 @@ void MainWindow::buildWorkspacePages()
         auto* item = new QListWidgetItem(entry.icon, entry.name);
         item->setSizeHint(QSize(0, 40));
         m_navigation->addItem(item);
-        if (entry.view != m_overview) {
-            static_cast<EmptyStateView*>(entry.view)
-                ->setStatus(tr("Nothing here yet: this workspace has no corpus. This version "
-                               "of MoIN Studio does not import corpora yet."));
-            m_views->addWidget(entry.view);
+        if (entry.view == m_overview)
+            continue;
+        if (auto* empty = qobject_cast<EmptyStateView*>(entry.view)) {
+            empty->setStatus(tr("This view is not in this version of MoIN Studio yet. From the "
+                                "command line: moin cluster, moin clusters and moin route."));
         }
+        m_views->addWidget(entry.view);
     }
     connect(m_navigation, &QListWidget::currentRowChanged, m_views,
             &QStackedWidget::setCurrentIndex);
@@ -269,6 +274,7 @@ void MainWindow::onOpened(const QString& directory)
     RecentWorkspaces::add(directory);
     m_welcome->refresh();
     m_overview->showWorkspace(*m_controller->workspace());
+    m_corpus->showWorkspace(*m_controller->workspace());
     m_pages->setCurrentWidget(m_workspacePage);
     m_closeAction->setEnabled(true);
     const int upgradedFrom = m_controller->workspace()->openedFromVersion();
@@ -285,6 +291,7 @@ void MainWindow::onOpened(const QString& directory)
 void MainWindow::onClosed()
 {
     m_overview->clear();
+    m_corpus->clear();
     m_welcome->refresh();
     m_pages->setCurrentWidget(m_welcome);
     m_closeAction->setEnabled(false);

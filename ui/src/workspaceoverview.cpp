@@ -1,5 +1,6 @@
 #include "workspaceoverview.h"
 
+#include "moin/model.h"
 #include "moin/workspace.h"
 
 #include <QDateTime>
@@ -33,11 +34,16 @@ WorkspaceOverview::WorkspaceOverview(QWidget* parent) : QWidget(parent)
     m_folder->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_schema = new QLabel;
     m_created = new QLabel;
+    m_baseModel = new QLabel;
+    m_baseModel->setObjectName("baseModel");
+    m_baseModel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_baseModel->setWordWrap(true);
 
     auto* details = new QGroupBox(tr("Workspace"));
     auto* form = new QFormLayout(details);
     form->addRow(tr("Folder:"), m_folder);
     form->addRow(tr("Created:"), m_created);
+    form->addRow(tr("Base model:"), m_baseModel);
     form->addRow(tr("Schema version:"), m_schema);
 
     auto* activityBox = new QGroupBox(tr("Activity"));
@@ -64,6 +70,24 @@ void WorkspaceOverview::showWorkspace(Workspace& workspace)
     m_created->setText(tr("%1 by %2")
                            .arg(localTime(workspace.meta("created_at").value_or("?")),
                                 QString::fromStdString(workspace.meta("created_by").value_or("?"))));
+    const std::string base = workspace.meta("base_model").value_or("");
+    QString baseText = base.empty() ? tr("none recorded") : QDir::toNativeSeparators(
+                                                                QString::fromStdString(base));
+    try {
+        const LlamaConfig config = LlamaConfig::load(base + "/config.json");
+        baseText += tr("\nLlama, %1 M parameters: %2 layers, hidden size %3, %4 heads "
+                       "(%5 key/value), vocabulary %6, context %7")
+                        .arg(double(config.parameterCount()) / 1e6, 0, 'f', 1)
+                        .arg(config.numLayers)
+                        .arg(config.hiddenSize)
+                        .arg(config.numHeads)
+                        .arg(config.numKvHeads)
+                        .arg(config.vocabSize)
+                        .arg(config.maxPositions);
+    } catch (const std::exception& e) {
+        baseText += tr("\nNot readable: %1").arg(QString::fromUtf8(e.what()));
+    }
+    m_baseModel->setText(baseText);
     m_activity->clear();
     for (const ActivityEntry& entry : workspace.activity(200)) {
         auto* item = new QTreeWidgetItem({localTime(entry.at), QString::number(entry.pid),
@@ -80,6 +104,7 @@ void WorkspaceOverview::clear()
     m_folder->clear();
     m_schema->clear();
     m_created->clear();
+    m_baseModel->clear();
     m_activity->clear();
 }
 

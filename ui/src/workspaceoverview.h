@@ -25,6 +25,7 @@ private:
     QLabel* m_folder = nullptr;
     QLabel* m_schema = nullptr;
     QLabel* m_created = nullptr;
+    QLabel* m_baseModel = nullptr;
     QTreeWidget* m_activity = nullptr;
 };
 

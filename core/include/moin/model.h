@@ -95,6 +95,9 @@ struct GenerationOptions {
     bool stopAtEos = true;
     /// Seed of the sampler: the same seed, prompt and options give the same text.
     uint64_t seed = 42;
+
+    /// Throws moin::Error naming the first option out of range.
+    void validate() const;
 };
 
 /// Receives the text each new token adds (possibly empty while a UTF-8 character is

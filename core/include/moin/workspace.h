@@ -24,6 +24,8 @@ struct Migration {
 struct WorkspaceOptions {
     /// Display name; empty uses the folder's name.
     std::string name;
+    /// Base model folder (Hugging Face Llama); empty uses the built-in small base.
+    std::string baseModel;
 };
 
 /// One line of the workspace's activity log.
@@ -77,6 +79,11 @@ public:
     std::string name();
     /// Schema version the file had before open() upgraded it (equal to schemaVersion() if none).
     int openedFromVersion() const { return m_openedFromVersion; }
+
+    /// The base model folder the workspace was created with (absolute path).
+    std::string baseModelDirectory();
+    /// The workspace's tokenizer: its base model's tokenizer.model.
+    std::string tokenizerPath();
 
     /// Key/value settings of the workspace (name, created_at, base model, ...).
     std::optional<std::string> meta(const std::string& key);

@@ -9,6 +9,7 @@ class QStackedWidget;
 
 namespace moin::ui {
 
+class CorpusView;
 class EmptyStateView;
 class WelcomePage;
 class WorkspaceController;
@@ -61,6 +62,7 @@ private:
     QListWidget* m_navigation = nullptr;
     QStackedWidget* m_views = nullptr;        // one per View, in order
     WorkspaceOverview* m_overview = nullptr;
+    CorpusView* m_corpus = nullptr;
     QMenu* m_recentMenu = nullptr;
     QAction* m_closeAction = nullptr;
     QLabel* m_statusWorkspace = nullptr;

@@ -1,0 +1,651 @@
+// k-means (FAISS), balanced assignment, cluster keywords, and clustering runs in the workspace.
+#include "moin/clustering.h"
+
+#include "moin/atomicfile.h"
+#include "moin/basemodel.h"
+#include "moin/error.h"
+#include "moin/model.h"
+#include "moin/workspace.h"
+
+#include <faiss/Clustering.h>
+#include <faiss/IndexFlat.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/FaissException.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <unordered_map>
+
+namespace fs = std::filesystem;
+
+namespace moin {
+
+using json = nlohmann::json;
+
+namespace {
+
+void checkFinite(const float* points, int64_t count)
+{
+    for (int64_t i = 0; i < count; ++i) {
+        if (!std::isfinite(points[i])) {
+            throw Error("the vectors to cluster contain NaN or infinity (value " + std::to_string(i)
+                        + "); the embedding went wrong");
+        }
+    }
+}
+
+// Lets FAISS's long loops see our CancelToken. FAISS keeps one global callback: runs are
+// serialised by the mutex.
+class FaissCancel : public faiss::InterruptCallback {
+public:
+    explicit FaissCancel(const CancelToken* token) : m_token(token) {}
+    bool want_interrupt() override { return m_token && m_token->isCancelled(); }
+
+private:
+    const CancelToken* m_token;
+};
+std::mutex g_faissInterruptMutex;
+
+// Assigns every point to its nearest centroid with room, nearest pairs first, so that no
+// cluster exceeds `capacity`; then moves the centroids to the means.
+void balancedRounds(const float* x, int64_t n, int64_t d, int k, int64_t capacity, int rounds,
+                    KMeansResult& result, const CancelToken* cancel)
+{
+    const int64_t m = std::min<int64_t>(k, 16);
+    std::vector<float> distances(size_t(n * m));
+    std::vector<faiss::Index::idx_t> labels(size_t(n * m));
+    for (int round = 0; round < rounds; ++round) {
+        if (cancel && cancel->isCancelled())
+            return;
+        faiss::IndexFlatL2 index(d);
+        index.add(k, result.centroids.data());
+        index.search(n, x, m, distances.data(), labels.data());
+        std::vector<int64_t> order(static_cast<size_t>(n));
+        std::iota(order.begin(), order.end(), 0);
+        std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+            return distances[size_t(a * m)] < distances[size_t(b * m)];
+        });
+        std::vector<int64_t> load(size_t(k), 0);
+        for (const int64_t i : order) {
+            int32_t chosen = -1;
+            for (int64_t j = 0; j < m && chosen < 0; ++j) {
+                const auto c = int32_t(labels[size_t(i * m + j)]);
+                if (c >= 0 && load[size_t(c)] < capacity) {
+                    chosen = c;
+                    result.distances[size_t(i)] = distances[size_t(i * m + j)];
+                }
+            }
+            if (chosen < 0) {
+                // All of its m nearest are full: the nearest centroid with room, by brute force.
+                float best = std::numeric_limits<float>::infinity();
+                for (int c = 0; c < k; ++c) {
+                    if (load[size_t(c)] >= capacity)
+                        continue;
+                    float sum = 0;
+                    for (int64_t t = 0; t < d; ++t) {
+                        const float diff = x[i * d + t] - result.centroids[size_t(c * d + t)];
+                        sum += diff * diff;
+                    }
+                    if (sum < best) {
+                        best = sum;
+                        chosen = c;
+                    }
+                }
+                result.distances[size_t(i)] = best;
+            }
+            result.assignment[size_t(i)] = chosen;
+            ++load[size_t(chosen)];
+        }
+        // Means of the new groups; an empty group keeps its centroid.
+        std::vector<double> sums(size_t(k * d), 0.0);
+        for (int64_t i = 0; i < n; ++i) {
+            const int32_t c = result.assignment[size_t(i)];
+            for (int64_t t = 0; t < d; ++t)
+                sums[size_t(c * d + t)] += x[i * d + t];
+        }
+        for (int c = 0; c < k; ++c) {
+            if (load[size_t(c)] == 0)
+                continue;
+            for (int64_t t = 0; t < d; ++t)
+                result.centroids[size_t(c * d + t)] = float(sums[size_t(c * d + t)] / double(load[size_t(c)]));
+        }
+    }
+}
+
+// k-means++ seeding (Arthur & Vassilvitskii 2007) on at most `sampleSize` points: far better
+// starts than FAISS's uniform choice, which often puts two centroids in one true group.
+std::vector<float> kmeansPlusPlus(const float* x, int64_t n, int64_t d, int k, int64_t sampleSize,
+                                  uint64_t seed)
+{
+    std::mt19937_64 rng(seed);
+    std::vector<int64_t> sample(static_cast<size_t>(n));
+    std::iota(sample.begin(), sample.end(), 0);
+    if (n > sampleSize) {
+        std::shuffle(sample.begin(), sample.end(), rng);
+        sample.resize(size_t(sampleSize));
+    }
+    const auto m = int64_t(sample.size());
+    std::vector<float> centroids;
+    centroids.reserve(size_t(k * d));
+    std::vector<double> nearest(size_t(m), std::numeric_limits<double>::infinity());
+    int64_t chosen = sample[std::uniform_int_distribution<size_t>(0, size_t(m - 1))(rng)];
+    for (int c = 0; c < k; ++c) {
+        centroids.insert(centroids.end(), x + chosen * d, x + (chosen + 1) * d);
+        const float* centre = x + chosen * d;
+        double total = 0;
+        for (int64_t i = 0; i < m; ++i) {
+            const float* p = x + sample[size_t(i)] * d;
+            double sum = 0;
+            for (int64_t t = 0; t < d; ++t) {
+                const double diff = double(p[t]) - centre[t];
+                sum += diff * diff;
+            }
+            nearest[size_t(i)] = std::min(nearest[size_t(i)], sum);
+            total += nearest[size_t(i)];
+        }
+        // The next centre: a point drawn with probability proportional to its squared distance.
+        double target = std::uniform_real_distribution<double>(0, total)(rng);
+        int64_t pick = m - 1;
+        for (int64_t i = 0; i < m; ++i) {
+            target -= nearest[size_t(i)];
+            if (target <= 0) {
+                pick = i;
+                break;
+            }
+        }
+        chosen = sample[size_t(pick)];
+    }
+    return centroids;
+}
+
+} // namespace
+
+void KMeansOptions::validate() const
+{
+    if (k < 2 || k > 1000000)
+        throw Error("the number of clusters k must be between 2 and 1,000,000; got "
+                    + std::to_string(k));
+    if (iterations < 1 || iterations > 1000)
+        throw Error("k-means iterations must be between 1 and 1,000; got "
+                    + std::to_string(iterations));
+    if (balanced && !(maxClusterSizeFactor >= 1.0))
+        throw Error("the balanced size bound must be at least 1 (x the mean cluster size); got "
+                    + std::to_string(maxClusterSizeFactor));
+    if (restarts < 1 || restarts > 100)
+        throw Error("k-means restarts must be between 1 and 100; got " + std::to_string(restarts));
+    if (balancedIterations < 1)
+        throw Error("balanced k-means needs at least one round");
+}
+
+KMeansResult kmeans(const float* points, int64_t n, int64_t d, const KMeansOptions& options,
+                    const std::function<void(double)>& onProgress, const CancelToken* cancel)
+{
+    options.validate();
+    if (n < options.k) {
+        throw Error("k-means into " + std::to_string(options.k) + " clusters needs at least "
+                    + std::to_string(options.k) + " chunks; the corpus has " + std::to_string(n)
+                    + " (hint: import more text or choose a smaller k)");
+    }
+    if (d < 1)
+        throw Error("the vectors to cluster have no dimensions");
+    checkFinite(points, n * d);
+
+    KMeansResult result;
+    const int k = options.k;
+    {
+        std::lock_guard<std::mutex> lock(g_faissInterruptMutex);
+        faiss::InterruptCallback::instance.reset(new FaissCancel(cancel));
+        faiss::ClusteringParameters parameters;
+        parameters.niter = options.iterations;
+        parameters.nredo = options.restarts;
+        parameters.seed = int(options.seed & 0x7fffffff);
+        parameters.verbose = false;
+        // Use every point (FAISS otherwise subsamples 256 per centroid) and do not warn about
+        // few points per centroid: tiny clusters are legitimate here.
+        parameters.max_points_per_centroid = int(std::max<int64_t>(256, n / k + 1));
+        parameters.min_points_per_centroid = 1;
+        faiss::Clustering clustering(int(d), k, parameters);
+        // k-means++ where its cost (k passes over a sample) stays small next to k-means itself.
+        const int64_t sample = std::min<int64_t>(n, 32 * int64_t(k));
+        if (double(k) * double(sample) * double(d) <= 2e10 && options.restarts == 1)
+            clustering.centroids = kmeansPlusPlus(points, n, d, k, sample, options.seed);
+        faiss::IndexFlatL2 index(d);
+        try {
+            clustering.train(n, points, index);
+        } catch (const faiss::FaissException& e) {
+            faiss::InterruptCallback::instance.reset();
+            if (cancel && cancel->isCancelled())
+                return {};
+            throw Error(std::string("k-means failed: ") + e.what());
+        }
+        faiss::InterruptCallback::instance.reset();
+        result.centroids = clustering.centroids;
+    }
+    if (onProgress)
+        onProgress(0.7);
+
+    // Final assignment: the nearest centroid (so that routing and assignment agree).
+    result.assignment.assign(size_t(n), 0);
+    result.distances.assign(size_t(n), 0.f);
+    {
+        faiss::IndexFlatL2 index(d);
+        index.add(k, result.centroids.data());
+        std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(n));
+        index.search(n, points, 1, result.distances.data(), labels.data());
+        for (int64_t i = 0; i < n; ++i)
+            result.assignment[size_t(i)] = int32_t(labels[size_t(i)]);
+    }
+    if (options.balanced) {
+        const auto capacity = int64_t(
+            std::ceil(options.maxClusterSizeFactor * double(n) / double(k)));
+        balancedRounds(points, n, d, k, capacity, options.balancedIterations, result, cancel);
+        if (cancel && cancel->isCancelled())
+            return {};
+    }
+    result.sizes.assign(size_t(k), 0);
+    double total = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        ++result.sizes[size_t(result.assignment[size_t(i)])];
+        total += result.distances[size_t(i)];
+    }
+    result.objective = total / double(n);
+    if (onProgress)
+        onProgress(1.0);
+    return result;
+}
+
+std::vector<std::vector<std::pair<std::string, double>>>
+clusterKeywords(const std::vector<std::string>& texts, const std::vector<int32_t>& assignment,
+                int k, int top)
+{
+    std::vector<std::unordered_map<std::string, int64_t>> counts(static_cast<size_t>(k));
+    std::vector<int64_t> totals(size_t(k), 0);
+    std::unordered_map<std::string, int64_t> overall;
+    for (size_t i = 0; i < texts.size(); ++i) {
+        const int32_t c = assignment[i];
+        for (const std::string& word : keywordTokens(texts[i])) {
+            ++counts[size_t(c)][word];
+            ++totals[size_t(c)];
+            ++overall[word];
+        }
+    }
+    // c-TF-IDF: (count in cluster / words in cluster) * log(1 + mean words per cluster / count
+    // in all clusters).
+    const double meanWords =
+        double(std::accumulate(totals.begin(), totals.end(), int64_t(0))) / double(k);
+    std::vector<std::vector<std::pair<std::string, double>>> keywords(static_cast<size_t>(k));
+    for (int c = 0; c < k; ++c) {
+        auto& list = keywords[size_t(c)];
+        for (const auto& [word, count] : counts[size_t(c)]) {
+            // A word seen once is noise, not a topic.
+            if (count < 2)
+                continue;
+            const double tf = double(count) / double(totals[size_t(c)]);
+            list.emplace_back(word, tf * std::log(1.0 + meanWords / double(overall[word])));
+        }
+        const size_t keep = std::min(list.size(), size_t(top));
+        std::partial_sort(list.begin(), list.begin() + long(keep), list.end(),
+                          [](const auto& a, const auto& b) {
+                              return a.second != b.second ? a.second > b.second : a.first < b.first;
+                          });
+        list.resize(keep);
+    }
+    return keywords;
+}
+
+// ---- runs in the workspace ----
+
+namespace {
+
+constexpr char kMatrixMagic[8] = {'M', 'O', 'I', 'N', 'V', 'E', 'C', '1'};
+
+void writeMatrix(const std::string& path, const float* data, int64_t rows, int64_t cols)
+{
+    AtomicFileWriter file(path);
+    file.write(kMatrixMagic, sizeof kMatrixMagic);
+    const uint64_t shape[2] = {uint64_t(rows), uint64_t(cols)};
+    file.write(shape, sizeof shape);
+    file.write(data, size_t(rows * cols) * sizeof(float));
+    file.commit();
+}
+
+std::vector<float> readMatrix(const std::string& path, int64_t* rows, int64_t* cols)
+{
+    std::ifstream in(path, std::ios::binary);
+    char magic[8] = {};
+    uint64_t shape[2] = {0, 0};
+    in.read(magic, sizeof magic);
+    in.read(reinterpret_cast<char*>(shape), sizeof shape);
+    if (!in || std::memcmp(magic, kMatrixMagic, sizeof magic) != 0)
+        throw Error(path + " is not a MoIN vector file (damaged? cluster again)");
+    std::vector<float> data(size_t(shape[0] * shape[1]));
+    in.read(reinterpret_cast<char*>(data.data()), std::streamsize(data.size() * sizeof(float)));
+    if (!in)
+        throw Error(path + " is shorter than its header says (damaged? cluster again)");
+    *rows = int64_t(shape[0]);
+    *cols = int64_t(shape[1]);
+    return data;
+}
+
+json embedderKey(const EmbedderOptions& o)
+{
+    json key = {{"kind", o.kind}};
+    if (o.kind == "tfidf") {
+        key.update({{"dimensions", o.dimensions},
+                    {"max_vocabulary", o.maxVocabulary},
+                    {"min_document_frequency", o.minDocumentFrequency},
+                    {"max_document_fraction", o.maxDocumentFraction},
+                    {"power_iterations", o.powerIterations},
+                    {"seed", o.seed}});
+    }
+    return key;
+}
+
+} // namespace
+
+std::string clusterRunDirectory(Workspace& workspace, int64_t runId)
+{
+    return (fs::path(workspace.indexesDirectory()) / ("run-" + std::to_string(runId))).string();
+}
+
+int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
+                      const ClusterProgress& onProgress, const CancelToken* cancel,
+                      const LanguageModel* model)
+{
+    options.embedder.validate();
+    options.kmeans.validate();
+    const auto started = std::chrono::steady_clock::now();
+    auto report = [&](const std::string& phase, double fraction) {
+        if (onProgress)
+            onProgress(phase, fraction);
+    };
+    auto cancelled = [&] { return cancel && cancel->isCancelled(); };
+    Database& db = workspace.database();
+
+    // 1. The chunks, in id order (the row order of every matrix below).
+    report("reading chunks", 0);
+    std::vector<int64_t> ids;
+    std::vector<std::string> texts;
+    {
+        Statement query = db.prepare("SELECT id, text FROM chunks ORDER BY id");
+        while (query.step()) {
+            ids.push_back(query.columnInt64(0));
+            texts.push_back(query.columnText(1));
+        }
+    }
+    const auto n = int64_t(ids.size());
+    if (n == 0)
+        throw Error("the workspace has no chunks to cluster; import a corpus first (moin import)");
+    if (n < options.kmeans.k) {
+        throw Error("clustering into " + std::to_string(options.kmeans.k)
+                    + " clusters needs at least as many chunks; the corpus has "
+                    + std::to_string(n));
+    }
+
+    std::optional<LanguageModel> ownModel;
+    if (options.embedder.kind == "model" && !model) {
+        report("loading the base model", 0);
+        ownModel = LanguageModel::load(workspace.baseModelDirectory());
+        model = &*ownModel;
+    }
+
+    // The run's number is reserved now so that its files have a folder.
+    const json parameters = {{"embedder", embedderKey(options.embedder)},
+                             {"k", options.kmeans.k},
+                             {"iterations", options.kmeans.iterations},
+                             {"seed", options.kmeans.seed},
+                             {"balanced", options.kmeans.balanced},
+                             {"max_cluster_size_factor", options.kmeans.maxClusterSizeFactor},
+                             {"layout", options.layout.method}};
+    const std::string fingerprint = std::to_string(n) + ":" + std::to_string(ids.front()) + ":"
+                                    + std::to_string(ids.back());
+    db.prepare("INSERT INTO cluster_runs (embedder, k, balanced, parameters, chunk_fingerprint, "
+               "status) VALUES (?, ?, ?, ?, ?, 'running')")
+        .bind(1, options.embedder.kind)
+        .bind(2, options.kmeans.k)
+        .bind(3, int64_t(options.kmeans.balanced))
+        .bind(4, parameters.dump())
+        .bind(5, fingerprint)
+        .run();
+    const int64_t runId = db.lastInsertRowId();
+    const fs::path dir = clusterRunDirectory(workspace, runId);
+    auto abandon = [&] {
+        db.prepare("DELETE FROM cluster_runs WHERE id = ?").bind(1, runId).run();
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    };
+
+    try {
+        fs::create_directories(dir);
+        // 2. Embeddings: reused from an earlier run with the same embedder and chunks.
+        std::vector<float> vectors;
+        int64_t d = 0;
+        std::unique_ptr<Embedder> embedder;
+        Statement previous = db.prepare(
+            "SELECT id FROM cluster_runs WHERE status = 'done' AND chunk_fingerprint = ? "
+            "AND json_extract(parameters, '$.embedder') = json(?) ORDER BY id DESC LIMIT 1");
+        previous.bind(1, fingerprint).bind(2, embedderKey(options.embedder).dump());
+        if (previous.step()) {
+            const fs::path from = clusterRunDirectory(workspace, previous.columnInt64(0));
+            int64_t rows = 0;
+            vectors = readMatrix((from / "embeddings.f32").string(), &rows, &d);
+            if (rows == n) {
+                report("reusing embeddings of run " + std::to_string(previous.columnInt64(0)), 1);
+                embedder = Embedder::load((from / "embedder").string(), model);
+            }
+        }
+        if (!embedder) {
+            report("fitting the embedder", 0);
+            embedder = Embedder::fit(texts, options.embedder, model,
+                                     [&](double f) { report("fitting the embedder", f); },
+                                     cancel);
+            if (!embedder || cancelled()) {
+                abandon();
+                return 0;
+            }
+            d = embedder->dimensions();
+            vectors.assign(size_t(n * d), 0.f);
+            constexpr int64_t kBlock = 512;
+            for (int64_t start = 0; start < n; start += kBlock) {
+                if (cancelled()) {
+                    abandon();
+                    return 0;
+                }
+                const int64_t end = std::min(n, start + kBlock);
+                embedder->embed(std::vector<std::string>(texts.begin() + start, texts.begin() + end),
+                                vectors.data() + start * d);
+                report("embedding chunks", double(end) / double(n));
+            }
+        }
+        embedder->save((dir / "embedder").string());
+        writeMatrix((dir / "embeddings.f32").string(), vectors.data(), n, d);
+
+        // 3. k-means.
+        report("k-means", 0);
+        const KMeansResult clusters = kmeans(vectors.data(), n, d, options.kmeans,
+                                             [&](double f) { report("k-means", f); }, cancel);
+        if (cancelled() || clusters.assignment.empty()) {
+            abandon();
+            return 0;
+        }
+        const int k = options.kmeans.k;
+        writeMatrix((dir / "centroids.f32").string(), clusters.centroids.data(), k, d);
+
+        // 4. Keywords and samples.
+        report("keywords", 0);
+        const auto keywords = clusterKeywords(texts, clusters.assignment, k, options.keywords);
+        std::vector<std::vector<std::pair<float, int64_t>>> nearest(static_cast<size_t>(k));
+        for (int64_t i = 0; i < n; ++i)
+            nearest[size_t(clusters.assignment[size_t(i)])].emplace_back(clusters.distances[size_t(i)], ids[size_t(i)]);
+        for (auto& list : nearest) {
+            const size_t keep = std::min(list.size(), size_t(options.samples));
+            std::partial_sort(list.begin(), list.begin() + long(keep), list.end());
+            list.resize(keep);
+        }
+
+        // 5. The 2-D layout for the map.
+        report("layout", 0);
+        const std::vector<float> layout =
+            n >= 3 ? computeLayout(vectors.data(), n, d, options.layout,
+                                   [&](double f) { report("layout", f); }, cancel)
+                   : std::vector<float>(size_t(n * 2), 0.f);
+        if (cancelled() || layout.size() != size_t(n * 2)) {
+            abandon();
+            return 0;
+        }
+        json metrics = {{"objective", clusters.objective},
+                        {"empty_clusters", std::count(clusters.sizes.begin(), clusters.sizes.end(), 0)},
+                        {"largest_cluster", *std::max_element(clusters.sizes.begin(), clusters.sizes.end())},
+                        {"smallest_cluster", *std::min_element(clusters.sizes.begin(), clusters.sizes.end())}};
+        if (n >= 30) {
+            metrics["trustworthiness"] =
+                trustworthiness(vectors.data(), layout.data(), n, d, 10, 1000, 1);
+        }
+
+        // 6. Store everything in one transaction.
+        report("saving", 0);
+        Transaction transaction(db);
+        std::vector<double> sumX(size_t(k), 0), sumY(size_t(k), 0);
+        Statement place = db.prepare("INSERT INTO chunk_clusters (run_id, chunk_id, cluster, "
+                                     "distance, x, y) VALUES (?, ?, ?, ?, ?, ?)");
+        for (int64_t i = 0; i < n; ++i) {
+            const int32_t c = clusters.assignment[size_t(i)];
+            sumX[size_t(c)] += layout[size_t(2 * i)];
+            sumY[size_t(c)] += layout[size_t(2 * i + 1)];
+            place.bind(1, runId)
+                .bind(2, ids[size_t(i)])
+                .bind(3, int64_t(c))
+                .bind(4, double(std::sqrt(std::max(0.f, clusters.distances[size_t(i)]))))
+                .bind(5, double(layout[size_t(2 * i)]))
+                .bind(6, double(layout[size_t(2 * i + 1)]));
+            place.run();
+            place.reset();
+        }
+        Statement cluster = db.prepare("INSERT INTO clusters (run_id, cluster, size, keywords, "
+                                       "samples, x, y) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        for (int c = 0; c < k; ++c) {
+            json words = json::array();
+            for (const auto& [word, weight] : keywords[size_t(c)])
+                words.push_back(word);
+            json samples = json::array();
+            for (const auto& [distance, id] : nearest[size_t(c)])
+                samples.push_back(id);
+            const double size = double(std::max<int64_t>(1, clusters.sizes[size_t(c)]));
+            cluster.bind(1, runId)
+                .bind(2, int64_t(c))
+                .bind(3, clusters.sizes[size_t(c)])
+                .bind(4, words.dump())
+                .bind(5, samples.dump())
+                .bind(6, sumX[size_t(c)] / size)
+                .bind(7, sumY[size_t(c)] / size);
+            cluster.run();
+            cluster.reset();
+        }
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        db.prepare("UPDATE cluster_runs SET status = 'done', chunks = ?, dimensions = ?, "
+                   "seconds = ?, metrics = ? WHERE id = ?")
+            .bind(1, n)
+            .bind(2, d)
+            .bind(3, seconds)
+            .bind(4, metrics.dump())
+            .bind(5, runId)
+            .run();
+        if (options.activate) {
+            db.exec("UPDATE cluster_runs SET active = 0");
+            db.prepare("UPDATE cluster_runs SET active = 1 WHERE id = ?").bind(1, runId).run();
+        }
+        transaction.commit();
+    } catch (...) {
+        abandon();
+        throw;
+    }
+    workspace.logActivity("clustered " + std::to_string(n) + " chunks into "
+                          + std::to_string(options.kmeans.k) + " groups (run "
+                          + std::to_string(runId) + ", " + options.embedder.kind + ")");
+    report("done", 1);
+    return runId;
+}
+
+std::vector<ClusterRunInfo> listClusterRuns(Workspace& workspace)
+{
+    Statement query = workspace.database().prepare(
+        "SELECT id, created_at, embedder, k, balanced, active, COALESCE(chunks, 0), "
+        "COALESCE(dimensions, 0), COALESCE(seconds, 0), COALESCE(metrics, '{}'), parameters "
+        "FROM cluster_runs WHERE status = 'done' ORDER BY id");
+    std::vector<ClusterRunInfo> runs;
+    while (query.step()) {
+        runs.push_back({query.columnInt64(0), query.columnText(1), query.columnText(2),
+                        int(query.columnInt64(3)), query.columnInt64(4) != 0,
+                        query.columnInt64(5) != 0, query.columnInt64(6),
+                        int(query.columnInt64(7)), query.columnDouble(8), query.columnText(9),
+                        query.columnText(10)});
+    }
+    return runs;
+}
+
+int64_t activeClusterRun(Workspace& workspace)
+{
+    return workspace.database()
+        .queryInt64("SELECT id FROM cluster_runs WHERE active = 1 AND status = 'done'")
+        .value_or(0);
+}
+
+void setActiveClusterRun(Workspace& workspace, int64_t runId)
+{
+    Database& db = workspace.database();
+    Transaction transaction(db);
+    if (!db.prepare("SELECT 1 FROM cluster_runs WHERE id = ? AND status = 'done'")
+             .bind(1, runId)
+             .step())
+        throw Error("there is no finished clustering run " + std::to_string(runId));
+    db.exec("UPDATE cluster_runs SET active = 0");
+    db.prepare("UPDATE cluster_runs SET active = 1 WHERE id = ?").bind(1, runId).run();
+    transaction.commit();
+}
+
+std::vector<ClusterInfo> listClusters(Workspace& workspace, int64_t runId)
+{
+    Statement query = workspace.database().prepare(
+        "SELECT cluster, size, keywords, samples, x, y FROM clusters WHERE run_id = ? "
+        "ORDER BY cluster");
+    query.bind(1, runId);
+    std::vector<ClusterInfo> clusters;
+    while (query.step()) {
+        ClusterInfo info;
+        info.cluster = int(query.columnInt64(0));
+        info.size = query.columnInt64(1);
+        info.keywords = json::parse(query.columnText(2)).get<std::vector<std::string>>();
+        info.sampleChunks = json::parse(query.columnText(3)).get<std::vector<int64_t>>();
+        info.x = query.columnDouble(4);
+        info.y = query.columnDouble(5);
+        clusters.push_back(std::move(info));
+    }
+    return clusters;
+}
+
+std::vector<ChunkPlacement> listPlacements(Workspace& workspace, int64_t runId)
+{
+    Statement query = workspace.database().prepare(
+        "SELECT chunk_id, cluster, distance, x, y FROM chunk_clusters WHERE run_id = ? "
+        "ORDER BY chunk_id");
+    query.bind(1, runId);
+    std::vector<ChunkPlacement> placements;
+    while (query.step()) {
+        placements.push_back({query.columnInt64(0), int(query.columnInt64(1)),
+                              float(query.columnDouble(2)), float(query.columnDouble(3)),
+                              float(query.columnDouble(4))});
+    }
+    return placements;
+}
+
+} // namespace moin

@@ -1,0 +1,453 @@
+// bench_model: the model engine's speed, each figure also as a fraction of the machine's limits
+// measured in the same run. Not a test: run it by hand (see README.md).
+#include "machine_limits.h"
+#include "model_speed.h"
+#include "process_memory.h"
+
+#include "llama.h"
+
+#include "moin/model.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+namespace {
+
+using moin::LanguageModel;
+using moin::LlamaConfig;
+using namespace moin::bench;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+const Clock::time_point kStart = Clock::now();
+
+// Progress goes to stderr so that stdout holds only the report (or the JSON object).
+void progress(const std::string& message)
+{
+    const double t = std::chrono::duration<double>(Clock::now() - kStart).count();
+    std::fprintf(stderr, "[%7.1f s] %s\n", t, message.c_str());
+}
+
+// The small built-in base's shape as `moin pretrain` builds it, for when no folder is given.
+LlamaConfig smallBaseShape()
+{
+    LlamaConfig c;
+    c.vocabSize = 4096;
+    c.hiddenSize = 192;
+    c.intermediateSize = 512;
+    c.numLayers = 4;
+    c.numHeads = 6;
+    c.numKvHeads = 2;
+    c.maxPositions = 512;
+    c.tieWordEmbeddings = true;
+    c.torchDtype = "float32";
+    return c;
+}
+
+// OpenBLAS keeps its own thread pool, which torch::set_num_threads does not reach (Debian's
+// libtorch calls omp_set_num_threads only). Looked up at run time: the BLAS may not be OpenBLAS.
+struct BlasInfo {
+    std::string config = "unknown BLAS";
+    std::string core;
+    int threads = -1;
+};
+
+BlasInfo setBlasThreads(int threads)
+{
+    BlasInfo info;
+    if (auto set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+        set(threads);
+    if (auto get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")))
+        info.threads = get();
+    if (auto config = reinterpret_cast<char* (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
+        info.config = config();
+    if (auto core = reinterpret_cast<char* (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_corename")))
+        info.core = core();
+    return info;
+}
+
+std::string cpuName()
+{
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line)) {
+        if (line.rfind("model name", 0) == 0)
+            return line.substr(line.find(':') + 2);
+    }
+    return "unknown CPU";
+}
+
+double loadAverage()
+{
+    std::ifstream in("/proc/loadavg");
+    double oneMinute = -1;
+    in >> oneMinute;
+    return oneMinute;
+}
+
+struct ModelReport {
+    std::string name;
+    LlamaConfig config;
+    int64_t bytesPerValue = 4;
+    double createSeconds = 0;
+    MemorySample beforeCreate, afterCreate;
+    int64_t peakDuringCreate = -1, peakDuringRun = -1;
+    int reps = 1;
+    std::vector<PhaseResult> phases;
+};
+
+// Where a phase sits on the roofline: the attainable GFLOP/s at its arithmetic intensity.
+struct Roofline {
+    double attainableGflops = 0;
+    /// "compute" or "memory": which ceiling binds at this intensity.
+    std::string bound;
+};
+
+Roofline roofline(const PhaseResult& p, const MachineLimits& limits)
+{
+    const double intensity = p.work.flops / p.work.bytes; // FLOP per byte
+    const double memoryBound = intensity * limits.bandwidthCeiling;
+    if (memoryBound < limits.matmulCeiling)
+        return {memoryBound, "memory"};
+    return {limits.matmulCeiling, "compute"};
+}
+
+double fraction(double achieved, double ceiling) { return ceiling > 0 ? achieved / ceiling : 0; }
+
+std::string format(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char* pattern, ...)
+{
+    char buffer[512];
+    va_list args;
+    va_start(args, pattern);
+    std::vsnprintf(buffer, sizeof buffer, pattern, args);
+    va_end(args);
+    return buffer;
+}
+
+std::string mib(int64_t bytes) { return bytes < 0 ? "n/a" : format("%.0f", bytes / kMiB); }
+
+void printReport(std::ostream& out, const json& setup, const MachineLimits& limits,
+                 const std::vector<ModelReport>& models,
+                 const std::optional<GenerateResult>& generate)
+{
+    out << "MoIN Studio model benchmark\n"
+        << "  " << setup["cpu"].get<std::string>() << "; torch " << TORCH_VERSION << " with "
+        << setup["torchThreads"] << " threads; " << setup["blas"].get<std::string>() << " ("
+        << setup["blasCore"].get<std::string>() << ", " << setup["blasThreads"]
+        << " threads"
+        << (setup["openblasCoretype"].get<std::string>().empty()
+                ? std::string()
+                : "; OPENBLAS_CORETYPE=" + setup["openblasCoretype"].get<std::string>())
+        << ")\n"
+        << format("  load average (1 min) at start %.2f, at end %.2f: other work on the "
+                  "machine lowers every figure\n\n",
+                  setup["loadAverageStart"].get<double>(), setup["loadAverageEnd"].get<double>());
+
+    out << "Machine limits (best of several repetitions)\n";
+    for (const KernelResult& k : limits.bandwidth) {
+        out << format("  %-52s %8.1f GB/s", k.name.c_str(), k.rate());
+        if (!k.countsForCeiling)
+            out << format("  (%.0f%% of ceiling; not a ceiling)",
+                          100 * fraction(k.rate(), limits.bandwidthCeiling));
+        out << "\n";
+    }
+    out << format("  %-52s %8.1f GB/s\n", "=> bandwidth ceiling", limits.bandwidthCeiling);
+    double fmaPeak = 0;
+    for (const KernelResult& k : limits.matmul) {
+        out << format("  %-52s %8.1f GFLOP/s\n", k.name.c_str(), k.rate());
+        if (!k.countsForCeiling)
+            fmaPeak = std::max(fmaPeak, k.rate());
+    }
+    out << format("  %-52s %8.1f GFLOP/s", "=> matmul ceiling", limits.matmulCeiling);
+    if (fmaPeak > 0)
+        out << format("  (%.0f%% of the FMA peak)", 100 * fraction(limits.matmulCeiling, fmaPeak));
+    out << "\n";
+    for (const json& warning : setup["warnings"])
+        out << "  WARNING: " << warning.get<std::string>() << "\n";
+    out << "\n";
+
+    out << "Model speed (fastest repetition; % = achieved / ceiling above; roofline = the lower "
+           "of the\nmatmul ceiling and intensity x bandwidth ceiling, with the binding one)\n";
+    out << format("  %-28s %5s %-7s %6s %9s %10s %8s %6s %6s %6s %11s\n", "model", "batch",
+                  "phase", "tokens", "seconds", "tokens/s", "GFLOP/s", "%mm", "GB/s", "%bw",
+                  "%roofline");
+    for (const ModelReport& m : models) {
+        for (const PhaseResult& p : m.phases) {
+            const Roofline r = roofline(p, limits);
+            out << format("  %-28s %5lld %-7s %6lld %9.4f %10.1f %8.1f %5.1f%% %6.2f %5.1f%% "
+                          "%5.1f%% %-3s\n",
+                          m.name.c_str(), (long long)p.batch, p.phase.c_str(),
+                          (long long)p.tokens, p.seconds, p.tokensPerSecond(), p.gflops(),
+                          100 * fraction(p.gflops(), limits.matmulCeiling), p.gbps(),
+                          100 * fraction(p.gbps(), limits.bandwidthCeiling),
+                          100 * fraction(p.gflops(), r.attainableGflops),
+                          r.bound == "memory" ? "mem" : "cpu");
+        }
+    }
+
+    out << "\nModels and memory (MiB; peaks are VmHWM per phase)\n";
+    out << format("  %-28s %14s %9s %8s %10s %10s %11s %10s\n", "model", "parameters",
+                  "weights", "created", "RSS before", "RSS after", "peak create", "peak run");
+    for (const ModelReport& m : models) {
+        const int64_t weightBytes = m.config.parameterCount() * m.bytesPerValue;
+        out << format("  %-28s %14lld %9s %7.1fs %10s %10s %11s %10s\n", m.name.c_str(),
+                      (long long)m.config.parameterCount(), mib(weightBytes).c_str(),
+                      m.createSeconds, mib(m.beforeCreate.rssBytes).c_str(),
+                      mib(m.afterCreate.rssBytes).c_str(), mib(m.peakDuringCreate).c_str(),
+                      mib(m.peakDuringRun).c_str());
+    }
+    out << format("  process peak (VmHWM): %s MiB\n",
+                  mib(setup["processPeakBytes"].get<int64_t>()).c_str());
+
+    if (generate && !models.empty()) {
+        const GenerateResult& g = *generate;
+        double rawDecode = 0;
+        for (const PhaseResult& p : models.front().phases) {
+            if (p.phase == "decode" && p.batch == 1)
+                rawDecode = p.tokensPerSecond();
+        }
+        out << format("\nEnd to end: LanguageModel::generateTokens, %s, batch 1, greedy, %d new "
+                      "tokens after a %d-token prompt (best of %d)\n",
+                      models.front().name.c_str(), g.newTokens, g.promptTokens, g.reps)
+            << format("  %.1f tokens/s including the prefill (%.2f ms; %.3f s in all); decode "
+                      "loop %.1f tokens/s = %.0f%% of the raw batch-1 decode above\n",
+                      g.tokensPerSecond(), 1000 * g.prefillSeconds, g.wallSeconds,
+                      g.decodeTokensPerSecond(), 100 * fraction(g.decodeTokensPerSecond(),
+                                                                rawDecode));
+    }
+}
+
+json kernelJson(const KernelResult& k, const char* unit)
+{
+    return {{"name", k.name},       {"rate", k.rate()},
+            {"unit", unit},         {"workPerRep", k.workPerRep},
+            {"bestSeconds", k.bestSeconds}, {"reps", k.reps},
+            {"countsForCeiling", k.countsForCeiling}};
+}
+
+json toJson(const json& setup, const MachineLimits& limits, const std::vector<ModelReport>& models,
+            const std::optional<GenerateResult>& generate)
+{
+    json j;
+    j["setup"] = setup;
+    json bandwidth = json::array(), matmul = json::array();
+    for (const KernelResult& k : limits.bandwidth)
+        bandwidth.push_back(kernelJson(k, "GB/s"));
+    for (const KernelResult& k : limits.matmul)
+        matmul.push_back(kernelJson(k, "GFLOP/s"));
+    j["limits"] = {{"bandwidth", bandwidth},
+                   {"matmul", matmul},
+                   {"bandwidthCeilingGBps", limits.bandwidthCeiling},
+                   {"matmulCeilingGflops", limits.matmulCeiling}};
+    j["models"] = json::array();
+    for (const ModelReport& m : models) {
+        json phases = json::array();
+        for (const PhaseResult& p : m.phases) {
+            const Roofline r = roofline(p, limits);
+            phases.push_back({{"phase", p.phase},
+                              {"batch", p.batch},
+                              {"tokens", p.tokens},
+                              {"forwardCalls", p.forwardCalls},
+                              {"seconds", p.seconds},
+                              {"tokensPerSecond", p.tokensPerSecond()},
+                              {"flops", p.work.flops},
+                              {"bytes", p.work.bytes},
+                              {"gflops", p.gflops()},
+                              {"gbps", p.gbps()},
+                              {"fractionOfMatmulCeiling",
+                               fraction(p.gflops(), limits.matmulCeiling)},
+                              {"fractionOfBandwidthCeiling",
+                               fraction(p.gbps(), limits.bandwidthCeiling)},
+                              {"rooflineGflops", r.attainableGflops},
+                              {"rooflineBound", r.bound},
+                              {"fractionOfRoofline", fraction(p.gflops(), r.attainableGflops)}});
+        }
+        j["models"].push_back(
+            {{"name", m.name},
+             {"config", json::parse(m.config.toJson())},
+             {"parameterCount", m.config.parameterCount()},
+             {"matmulWeightCount", matmulWeightCount(m.config)},
+             {"bytesPerValue", m.bytesPerValue},
+             {"reps", m.reps},
+             {"createSeconds", m.createSeconds},
+             {"memory",
+              {{"rssBeforeCreateBytes", m.beforeCreate.rssBytes},
+               {"rssAfterCreateBytes", m.afterCreate.rssBytes},
+               {"peakDuringCreateBytes", m.peakDuringCreate},
+               {"peakDuringRunBytes", m.peakDuringRun}}},
+             {"phases", phases}});
+    }
+    if (generate) {
+        j["generate"] = {{"model", models.front().name},
+                         {"promptTokens", generate->promptTokens},
+                         {"newTokens", generate->newTokens},
+                         {"reps", generate->reps},
+                         {"wallSeconds", generate->wallSeconds},
+                         {"prefillSeconds", generate->prefillSeconds},
+                         {"decodeSeconds", generate->decodeSeconds},
+                         {"tokensPerSecond", generate->tokensPerSecond()},
+                         {"decodeTokensPerSecond", generate->decodeTokensPerSecond()}};
+    }
+    return j;
+}
+
+// Creates a model with `create`, recording time and memory around it, then measures it.
+template <typename Create>
+ModelReport benchmarkModel(const std::string& name, Create create, const SpeedOptions& options,
+                           int64_t* processPeak, std::optional<GenerateResult>* generate,
+                           int generateTokens)
+{
+    ModelReport report;
+    report.name = name;
+    report.reps = options.reps;
+    progress("creating " + name);
+    resetPeakMemory();
+    report.beforeCreate = readMemory();
+    const auto start = Clock::now();
+    const LanguageModel model = create();
+    report.createSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+    report.afterCreate = readMemory();
+    report.peakDuringCreate = report.afterCreate.peakBytes;
+    report.config = model.config();
+    report.bytesPerValue = int64_t(torch::elementSize(model.impl().model->dtypeOf()));
+    progress(format("created in %.1f s; measuring prefill and decode", report.createSeconds));
+
+    resetPeakMemory();
+    report.phases = measureSpeed(model, options);
+    if (generate) {
+        progress("measuring generateTokens");
+        *generate = measureGenerate(model, int(options.promptTokens), generateTokens, 3, 11);
+    }
+    report.peakDuringRun = readMemory().peakBytes;
+    *processPeak = std::max({*processPeak, report.peakDuringCreate, report.peakDuringRun});
+    return report;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"Measures the model engine's prefill and decode speed as fractions of this "
+                 "machine's memory bandwidth and matmul throughput, measured in the same run."};
+    int threads = 2;
+    std::string baseDir;
+    bool skipTinyLlama = false;
+    bool jsonOutput = false;
+    SpeedOptions speed;
+    int smallReps = 5;
+    int generateTokens = 64;
+    LimitOptions limitOptions;
+    app.add_option("--threads", threads, "torch and OpenBLAS threads")->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    app.add_option("--base", baseDir,
+                   "folder of the small base (config.json + model.safetensors); default: random "
+                   "weights of its shape")
+        ->check(CLI::ExistingDirectory);
+    app.add_flag("--skip-tinyllama", skipTinyLlama,
+                 "skip the TinyLlama-1.1B-shaped model (4.4 GB, most of the run time)");
+    app.add_flag("--json", jsonOutput, "print one JSON object on stdout; the table goes to stderr");
+    app.add_option("--prompt-tokens", speed.promptTokens, "prefill length")
+        ->check(CLI::Range(1, 4096))->capture_default_str();
+    app.add_option("--decode-steps", speed.decodeSteps, "single-token steps after the prefill")
+        ->check(CLI::Range(1, 4096))->capture_default_str();
+    app.add_option("--small-reps", smallReps, "repetitions for the small model (TinyLlama: 1)")
+        ->check(CLI::Range(1, 1000))->capture_default_str();
+    app.add_option("--generate-tokens", generateTokens, "new tokens of the end-to-end figure")
+        ->check(CLI::Range(1, 4096))->capture_default_str();
+    app.add_option("--array-mib", limitOptions.arrayMiB, "size of each bandwidth array (MiB)")
+        ->check(CLI::Range(16, 65536))->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        torch::set_num_threads(threads);
+        const BlasInfo blas = setBlasThreads(threads);
+        limitOptions.threads = threads;
+        json setup = {{"cpu", cpuName()},
+                      {"torchVersion", TORCH_VERSION},
+                      {"torchThreads", torch::get_num_threads()},
+                      {"blas", blas.config},
+                      {"blasCore", blas.core},
+                      {"blasThreads", blas.threads},
+                      {"promptTokens", speed.promptTokens},
+                      {"decodeSteps", speed.decodeSteps},
+                      {"openblasCoretype", std::getenv("OPENBLAS_CORETYPE")
+                                               ? std::getenv("OPENBLAS_CORETYPE") : ""},
+                      {"loadAverageStart", loadAverage()}};
+        setup["warnings"] = json::array();
+        __builtin_cpu_init();
+        if (blas.core == "Prescott" && __builtin_cpu_supports("avx2")) {
+            // OpenBLAS's DYNAMIC_ARCH falls back to its oldest x86-64 kernels for CPU models
+            // newer than the release (0.3.21 predates Sapphire/Emerald Rapids).
+            setup["warnings"].push_back(
+                "OpenBLAS did not recognise this CPU and runs its Prescott (SSE3) kernels; "
+                "OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2) in the environment "
+                "selects faster ones");
+        }
+        if (setup["loadAverageStart"].get<double>() > 0.5) {
+            setup["warnings"].push_back(format(
+                "load average %.2f at start: other processes share the cores",
+                setup["loadAverageStart"].get<double>()));
+        }
+        int64_t processPeak = readMemory().peakBytes;
+
+        progress("measuring the machine's limits (bandwidth, matmul)");
+        resetPeakMemory();
+        const MachineLimits limits = measureMachineLimits(limitOptions);
+        processPeak = std::max(processPeak, readMemory().peakBytes);
+        progress(format("bandwidth ceiling %.1f GB/s, matmul ceiling %.1f GFLOP/s",
+                        limits.bandwidthCeiling, limits.matmulCeiling));
+
+        std::vector<ModelReport> models;
+        std::optional<GenerateResult> generate;
+        SpeedOptions smallSpeed = speed;
+        smallSpeed.reps = smallReps;
+        if (baseDir.empty()) {
+            models.push_back(benchmarkModel(
+                "small base shape (random)",
+                [] { return LanguageModel::random(smallBaseShape(), 1); }, smallSpeed,
+                &processPeak, &generate, generateTokens));
+        } else {
+            models.push_back(benchmarkModel(
+                "small base (loaded)", [&] { return LanguageModel::load(baseDir); }, smallSpeed,
+                &processPeak, &generate, generateTokens));
+        }
+        if (!skipTinyLlama) {
+            SpeedOptions tinySpeed = speed;
+            tinySpeed.reps = 1;
+            models.push_back(benchmarkModel(
+                "TinyLlama-1.1B shape (random)",
+                [] { return LanguageModel::random(LlamaConfig::tinyLlama(), 1); }, tinySpeed,
+                &processPeak, nullptr, 0));
+        }
+        setup["loadAverageEnd"] = loadAverage();
+        setup["processPeakBytes"] = processPeak;
+        setup["totalSeconds"] = std::chrono::duration<double>(Clock::now() - kStart).count();
+        progress("done");
+
+        printReport(jsonOutput ? std::cerr : std::cout, setup, limits, models, generate);
+        if (jsonOutput)
+            std::cout << toJson(setup, limits, models, generate).dump(2) << "\n";
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_model: %s\n", e.what());
+        return 1;
+    }
+}

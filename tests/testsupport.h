@@ -1,0 +1,49 @@
+#pragma once
+// Small fixtures shared by several suites.
+#include "moin/model.h"
+#include "moin/tokenizer.h"
+
+#include <QDir>
+#include <QFile>
+#include <QString>
+
+namespace testsupport {
+
+/// Writes a tiny but complete base model folder (config.json, model.safetensors,
+/// tokenizer.model) into `dir`: a 320-piece tokenizer and a 2-layer random Llama.
+inline void makeTinyBaseModel(const QString& dir)
+{
+    QDir().mkpath(dir);
+    const QString textPath = dir + "/tokenizer-text.txt";
+    {
+        QFile text(textPath);
+        text.open(QIODevice::WriteOnly);
+        for (int i = 0; i < 30; ++i) {
+            text.write("In the beginning was the word, and experts route every query.\n"
+                       "A compiler translates source code into machine instructions.\n"
+                       "Elizabeth walked to Longbourn through the wet fields of Hertfordshire.\n");
+        }
+    }
+    moin::TokenizerTrainOptions options;
+    options.inputFiles = {textPath.toStdString()};
+    options.modelPrefix = (dir + "/tokenizer").toStdString();
+    options.vocabSize = 320;
+    const moin::Tokenizer tokenizer = moin::Tokenizer::load(moin::Tokenizer::train(options));
+    QFile::remove(textPath);
+    QFile::remove(dir + "/tokenizer.vocab");
+
+    moin::LlamaConfig config;
+    config.vocabSize = tokenizer.vocabSize();
+    config.hiddenSize = 32;
+    config.intermediateSize = 64;
+    config.numLayers = 2;
+    config.numHeads = 4;
+    config.numKvHeads = 2;
+    config.maxPositions = 64;
+    config.tieWordEmbeddings = true;
+    moin::LanguageModel model = moin::LanguageModel::random(config, 1);
+    model.setTokenizer(tokenizer);
+    model.save(dir.toStdString());
+}
+
+} // namespace testsupport

@@ -1,0 +1,404 @@
+// Embedding, k-means, keywords, clustering runs and routing, checked against independent
+// references (exact SVD of a hand-built tf-idf matrix, brute-force nearest centroids).
+// LibTorch first: Qt's `slots` macro would break its headers.
+#include <torch/torch.h>
+
+#include "testsupport.h"
+
+#include "moin/clustering.h"
+#include "moin/corpus.h"
+#include "moin/embedding.h"
+#include "moin/error.h"
+#include "moin/router.h"
+#include "moin/workspace.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <random>
+#include <set>
+
+namespace {
+
+// n points in `clusters` well-separated Gaussian blobs of dimension d; labels returned.
+std::vector<float> blobs(int clusters, int perCluster, int d, std::vector<int>* labels,
+                         double spread = 0.05, uint32_t seed = 3)
+{
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> noise(0.f, float(spread));
+    std::vector<float> centres(size_t(clusters * d));
+    for (float& c : centres)
+        c = noise(rng) / float(spread); // unit-scale centres
+    std::vector<float> points;
+    for (int c = 0; c < clusters; ++c) {
+        for (int i = 0; i < perCluster; ++i) {
+            for (int t = 0; t < d; ++t)
+                points.push_back(centres[size_t(c * d + t)] + noise(rng));
+            labels->push_back(c);
+        }
+    }
+    return points;
+}
+
+// Clusters are the labels up to renaming: each found cluster holds exactly one label.
+bool samePartition(const std::vector<int32_t>& found, const std::vector<int>& labels)
+{
+    std::map<int32_t, std::set<int>> labelsOf;
+    std::map<int, std::set<int32_t>> clustersOf;
+    for (size_t i = 0; i < found.size(); ++i) {
+        labelsOf[found[i]].insert(labels[i]);
+        clustersOf[labels[i]].insert(found[i]);
+    }
+    for (const auto& [c, set] : labelsOf)
+        if (set.size() != 1)
+            return false;
+    for (const auto& [l, set] : clustersOf)
+        if (set.size() != 1)
+            return false;
+    return true;
+}
+
+const char* const kTopics[3][8] = {
+    {"compiler", "parser", "register", "assembly", "linker", "bytecode", "kernel", "pointer"},
+    {"shepherd", "temple", "prophet", "psalm", "covenant", "pharaoh", "altar", "tribe"},
+    {"ballroom", "carriage", "bonnet", "marriage", "estate", "cousin", "parsonage", "suitor"},
+};
+
+QString topicText(int topic, int i)
+{
+    std::mt19937 rng(uint32_t(topic * 1000 + i));
+    QStringList words;
+    for (int w = 0; w < 40; ++w)
+        words << kTopics[topic][rng() % 8];
+    return words.join(' ') + QString(" number%1").arg(i);
+}
+
+} // namespace
+
+class TestClustering : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void kmeansRecoversBlobs();
+    void balancedBoundsSizes();
+    void kmeansRefusesBadInput();
+    void duplicatePointsLeaveEmptyClusters();
+    void keywordsFollowTheFormula();
+    void tfidfMatchesExactSvd();
+    void tfidfSaveLoadEmbedsIdentically();
+    void runStoresAndRoutesEveryChunkHome();
+    void secondRunReusesEmbeddings();
+    void modelEmbedderRun();
+    void cancelledRunStoresNothing();
+
+private:
+    QTemporaryDir m_tmp;
+    QString m_base;
+    std::optional<moin::Workspace> m_workspace;
+};
+
+void TestClustering::initTestCase()
+{
+    torch::set_num_threads(2);
+    m_base = m_tmp.filePath("base");
+    testsupport::makeTinyBaseModel(m_base);
+    moin::WorkspaceOptions options;
+    options.baseModel = m_base.toStdString();
+    m_workspace = moin::Workspace::create(m_tmp.filePath("ws").toStdString(), options);
+    QFile corpus(m_tmp.filePath("topics.jsonl"));
+    QVERIFY(corpus.open(QIODevice::WriteOnly));
+    for (int i = 0; i < 40; ++i) {
+        for (int topic = 0; topic < 3; ++topic)
+            corpus.write(QJsonDocument(QJsonObject{{"text", topicText(topic, i)}})
+                             .toJson(QJsonDocument::Compact)
+                         + "\n");
+    }
+    corpus.close();
+    moin::ImportOptions import;
+    import.chunkTokens = 512; // one chunk per document
+    const auto report = moin::importCorpus(*m_workspace, {corpus.fileName().toStdString()}, import);
+    QCOMPARE(report.chunksAdded, int64_t(120));
+}
+
+void TestClustering::kmeansRecoversBlobs()
+{
+    std::vector<int> labels;
+    const std::vector<float> x = blobs(6, 50, 16, &labels);
+    moin::KMeansOptions options;
+    options.k = 6;
+    const moin::KMeansResult result = moin::kmeans(x.data(), 300, 16, options);
+    QVERIFY(samePartition(result.assignment, labels));
+    // Independent check: each point's cluster is its nearest centroid, and the reported
+    // distance and objective are what brute force gives.
+    double total = 0;
+    for (int i = 0; i < 300; ++i) {
+        double best = 1e30;
+        int arg = -1;
+        for (int c = 0; c < 6; ++c) {
+            double sum = 0;
+            for (int t = 0; t < 16; ++t) {
+                const double diff = x[size_t(i * 16 + t)] - result.centroids[size_t(c * 16 + t)];
+                sum += diff * diff;
+            }
+            if (sum < best) {
+                best = sum;
+                arg = c;
+            }
+        }
+        QCOMPARE(result.assignment[size_t(i)], arg);
+        QVERIFY(std::abs(result.distances[size_t(i)] - best) < 1e-4);
+        total += best;
+    }
+    QVERIFY(std::abs(result.objective - total / 300) < 1e-5);
+    QCOMPARE(std::accumulate(result.sizes.begin(), result.sizes.end(), int64_t(0)), int64_t(300));
+}
+
+void TestClustering::balancedBoundsSizes()
+{
+    // One blob of 400 points and four of 50: plain k-means gives the big blob its own
+    // cluster(s); the balanced mode must keep every cluster at most 1.2 x 600 / 5 = 144.
+    std::vector<int> labels;
+    std::vector<float> x = blobs(1, 400, 8, &labels, 0.3, 5);
+    const std::vector<float> small = blobs(4, 50, 8, &labels, 0.05, 9);
+    x.insert(x.end(), small.begin(), small.end());
+    moin::KMeansOptions options;
+    options.k = 5;
+    options.balanced = true;
+    options.maxClusterSizeFactor = 1.2;
+    const moin::KMeansResult result = moin::kmeans(x.data(), 600, 8, options);
+    for (int64_t size : result.sizes)
+        QVERIFY2(size <= 144, qPrintable(QString::number(size)));
+    QCOMPARE(std::accumulate(result.sizes.begin(), result.sizes.end(), int64_t(0)), int64_t(600));
+    options.balanced = false;
+    const moin::KMeansResult plain = moin::kmeans(x.data(), 600, 8, options);
+    QVERIFY(*std::max_element(plain.sizes.begin(), plain.sizes.end()) > 144);
+}
+
+void TestClustering::kmeansRefusesBadInput()
+{
+    std::vector<float> x(20, 0.5f);
+    moin::KMeansOptions options;
+    options.k = 11;
+    QVERIFY_THROWS_EXCEPTION(moin::Error, moin::kmeans(x.data(), 10, 2, options)); // n < k
+    options.k = 1;
+    QVERIFY_THROWS_EXCEPTION(moin::Error, moin::kmeans(x.data(), 10, 2, options));
+    options.k = 2;
+    x[7] = std::nanf("");
+    try {
+        moin::kmeans(x.data(), 10, 2, options);
+        QFAIL("NaN must be refused");
+    } catch (const moin::Error& e) {
+        QVERIFY(QString(e.what()).contains("NaN"));
+    }
+}
+
+void TestClustering::duplicatePointsLeaveEmptyClusters()
+{
+    // Three distinct points repeated: k = 5 cannot fill every cluster, and must not crash.
+    std::vector<float> x;
+    for (int i = 0; i < 30; ++i) {
+        x.push_back(float(i % 3));
+        x.push_back(0.f);
+    }
+    moin::KMeansOptions options;
+    options.k = 5;
+    const moin::KMeansResult result = moin::kmeans(x.data(), 30, 2, options);
+    QCOMPARE(result.assignment.size(), size_t(30));
+    QCOMPARE(std::accumulate(result.sizes.begin(), result.sizes.end(), int64_t(0)), int64_t(30));
+    QVERIFY(result.objective < 1e-6);
+}
+
+void TestClustering::keywordsFollowTheFormula()
+{
+    const std::vector<std::string> texts = {"apple apple pear", "apple kiwi", "stone rock rock",
+                                            "rock stone stone"};
+    const std::vector<int32_t> assignment = {0, 0, 1, 1};
+    const auto keywords = moin::clusterKeywords(texts, assignment, 2, 3);
+    // Cluster 0 words: apple x3, pear, kiwi (5); cluster 1: stone x3, rock x3 (6). Mean 5.5.
+    // apple: tf 3/5 * log(1 + 5.5/3); pear and kiwi occur once: not keywords.
+    QCOMPARE(keywords[0].size(), size_t(1));
+    QCOMPARE(keywords[0][0].first, std::string("apple"));
+    QVERIFY(std::abs(keywords[0][0].second - 0.6 * std::log(1 + 5.5 / 3)) < 1e-12);
+    QCOMPARE(keywords[1].size(), size_t(2));
+    QVERIFY(std::abs(keywords[1][0].second - 0.5 * std::log(1 + 5.5 / 3)) < 1e-12);
+    // Tokens: lower case, no stop words, no bare numbers, curly quotes are not words.
+    QCOMPARE(moin::keywordTokens("The Über-Compiler’s 1611 “bytes” and C3PO"),
+             (std::vector<std::string>{"über", "compiler", "bytes", "c3po"}));
+}
+
+void TestClustering::tfidfMatchesExactSvd()
+{
+    std::vector<std::string> texts;
+    for (int i = 0; i < 30; ++i)
+        texts.push_back(topicText(i % 3, i).toStdString());
+    moin::EmbedderOptions options;
+    options.dimensions = 3; // three topics: a clear gap after the third singular value
+    options.minDocumentFrequency = 1;
+    options.maxDocumentFraction = 1.0;
+    options.powerIterations = 6;
+    const auto embedder = moin::Embedder::fit(texts, options);
+    QCOMPARE(embedder->dimensions(), 3);
+    std::vector<float> ours(30 * 3);
+    embedder->embed(texts, ours.data());
+
+    // Independent reference: the tf-idf matrix by hand (sublinear tf, smooth idf, L2 rows),
+    // its exact SVD, the projection on the top 4 right singular vectors, L2-normalised.
+    std::map<std::string, int> column;
+    std::vector<std::map<int, int>> counts(30);
+    for (int i = 0; i < 30; ++i) {
+        for (const std::string& w : moin::keywordTokens(texts[size_t(i)])) {
+            const int j = column.emplace(w, int(column.size())).first->second;
+            ++counts[size_t(i)][j];
+        }
+    }
+    const int V = int(column.size());
+    std::vector<int> df(size_t(V), 0);
+    for (const auto& row : counts)
+        for (const auto& [j, c] : row)
+            ++df[size_t(j)];
+    torch::Tensor X = torch::zeros({30, V}, torch::kFloat64);
+    for (int i = 0; i < 30; ++i) {
+        for (const auto& [j, c] : counts[size_t(i)])
+            X[i][j] = (1 + std::log(double(c))) * (std::log(31.0 / (1 + df[size_t(j)])) + 1);
+    }
+    X = X / X.norm(2, 1, true);
+    const auto [U, S, Vh] = torch::linalg::svd(X, false, c10::nullopt);
+    torch::Tensor reference = torch::matmul(X, Vh.narrow(0, 0, 3).t());
+    reference = reference / reference.norm(2, 1, true);
+    const torch::Tensor mine = torch::from_blob(ours.data(), {30, 3}).to(torch::kFloat64);
+    // Singular vectors are defined up to sign and, for equal singular values, rotation: compare
+    // what is invariant, the cosine similarity of every pair of chunks.
+    const double diff =
+        (torch::matmul(mine, mine.t()) - torch::matmul(reference, reference.t())).abs().max()
+            .item<double>();
+    QVERIFY2(diff < 1e-3, qPrintable(QString("max Gram difference %1").arg(diff)));
+}
+
+void TestClustering::tfidfSaveLoadEmbedsIdentically()
+{
+    std::vector<std::string> texts;
+    for (int i = 0; i < 30; ++i)
+        texts.push_back(topicText(i % 3, i).toStdString());
+    const auto embedder = moin::Embedder::fit(texts, {});
+    embedder->save(m_tmp.filePath("embedder").toStdString());
+    const auto loaded = moin::Embedder::load(m_tmp.filePath("embedder").toStdString());
+    std::vector<float> a(30 * size_t(embedder->dimensions())), b(a.size());
+    embedder->embed(texts, a.data());
+    loaded->embed(texts, b.data());
+    QVERIFY(a == b);
+    double norm = 0;
+    for (int t = 0; t < embedder->dimensions(); ++t)
+        norm += double(a[size_t(t)]) * a[size_t(t)];
+    QVERIFY(std::abs(norm - 1) < 1e-5);
+}
+
+void TestClustering::runStoresAndRoutesEveryChunkHome()
+{
+    moin::ClusterRunOptions options;
+    options.kmeans.k = 3;
+    options.layout.epochs = 50;
+    std::vector<std::string> phases;
+    const int64_t runId = moin::runClustering(*m_workspace, options,
+                                              [&](const std::string& phase, double) {
+                                                  if (phases.empty() || phases.back() != phase)
+                                                      phases.push_back(phase);
+                                              });
+    QVERIFY(runId > 0);
+    QCOMPARE(moin::activeClusterRun(*m_workspace), runId);
+    QVERIFY(std::find(phases.begin(), phases.end(), "k-means") != phases.end());
+    const auto clusters = moin::listClusters(*m_workspace, runId);
+    QCOMPARE(clusters.size(), size_t(3));
+    // Each topic is one cluster, named by its own words.
+    std::set<std::string> firstKeywords;
+    for (const auto& c : clusters) {
+        QCOMPARE(c.size, int64_t(40));
+        QVERIFY(!c.keywords.empty());
+        QCOMPARE(c.sampleChunks.size(), size_t(5));
+        firstKeywords.insert(c.keywords.front());
+    }
+    QCOMPARE(firstKeywords.size(), size_t(3));
+    const auto placements = moin::listPlacements(*m_workspace, runId);
+    QCOMPARE(placements.size(), size_t(120));
+
+    // Routing uses exactly the training embedding: every chunk goes to its own cluster.
+    const moin::Router router = moin::Router::open(*m_workspace);
+    QCOMPARE(router.runId(), runId);
+    const auto chunks = moin::findChunks(*m_workspace, "", 1000);
+    std::vector<std::string> texts;
+    for (const auto& chunk : chunks)
+        texts.push_back(chunk.text);
+    const auto decisions = router.route(texts, 3);
+    for (size_t i = 0; i < chunks.size(); ++i) {
+        QCOMPARE(chunks[i].id, placements[i].chunkId);
+        QCOMPARE(decisions[i].expert, placements[i].cluster);
+        QVERIFY(std::abs(decisions[i].distance - placements[i].distance) < 1e-4);
+        QCOMPARE(decisions[i].candidates.size(), size_t(3));
+        QVERIFY(decisions[i].candidates[0].distance <= decisions[i].candidates[1].distance);
+        QVERIFY(decisions[i].candidates[1].distance <= decisions[i].candidates[2].distance);
+    }
+    // A new query about compilers goes where the compiler chunks went.
+    const auto query = router.route({"the linker and the parser of a compiler"}, 1);
+    QCOMPARE(query[0].expert, placements[0].cluster); // chunk 1 is topic 0 (compilers)
+}
+
+void TestClustering::secondRunReusesEmbeddings()
+{
+    moin::ClusterRunOptions options;
+    options.kmeans.k = 4;
+    options.layout.method = "pca";
+    bool reused = false;
+    const int64_t runId = moin::runClustering(*m_workspace, options,
+                                              [&](const std::string& phase, double) {
+                                                  reused |= phase.rfind("reusing", 0) == 0;
+                                              });
+    QVERIFY(runId > 0);
+    QVERIFY(reused);
+    QCOMPARE(moin::listClusters(*m_workspace, runId).size(), size_t(4));
+    QCOMPARE(moin::listClusterRuns(*m_workspace).size(), size_t(2));
+}
+
+void TestClustering::modelEmbedderRun()
+{
+    moin::ClusterRunOptions options;
+    options.kmeans.k = 3;
+    options.embedder.kind = "model";
+    options.layout.method = "pca";
+    options.activate = false;
+    const int64_t before = moin::activeClusterRun(*m_workspace);
+    const int64_t runId = moin::runClustering(*m_workspace, options);
+    QVERIFY(runId > 0);
+    QCOMPARE(moin::activeClusterRun(*m_workspace), before); // not activated
+    const moin::Router router = moin::Router::open(*m_workspace, runId);
+    QCOMPARE(router.dimensions(), 32); // the tiny base's hidden size
+    const auto placements = moin::listPlacements(*m_workspace, runId);
+    const auto chunks = moin::findChunks(*m_workspace, "", 5);
+    for (size_t i = 0; i < chunks.size(); ++i)
+        QCOMPARE(router.route({chunks[i].text}, 1)[0].expert, placements[i].cluster);
+}
+
+void TestClustering::cancelledRunStoresNothing()
+{
+    const size_t runsBefore = moin::listClusterRuns(*m_workspace).size();
+    moin::CancelToken cancel;
+    moin::ClusterRunOptions options;
+    options.kmeans.k = 3;
+    options.embedder.dimensions = 16; // a new embedder: no reuse, so there is work to cancel
+    const int64_t runId = moin::runClustering(
+        *m_workspace, options,
+        [&](const std::string& phase, double) {
+            if (phase == "fitting the embedder")
+                cancel.cancel();
+        },
+        &cancel);
+    QCOMPARE(runId, int64_t(0));
+    QCOMPARE(moin::listClusterRuns(*m_workspace).size(), runsBefore);
+    QCOMPARE(m_workspace->database().queryInt64("SELECT COUNT(*) FROM cluster_runs").value(),
+             int64_t(runsBefore));
+    const QDir indexes(QString::fromStdString(m_workspace->indexesDirectory()));
+    QCOMPARE(indexes.entryList(QDir::Dirs | QDir::NoDotAndDotDot).size(), int(runsBefore));
+}
+
+QTEST_GUILESS_MAIN(TestClustering)
+#include "tst_clustering.moc"
