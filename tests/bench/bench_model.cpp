@@ -1,5 +1,6 @@
 // bench_model: the model engine's speed, each figure also as a fraction of the machine's limits
 // measured in the same run. Not a test: run it by hand (see README.md).
+#include "cpu_share.h"
 #include "machine_limits.h"
 #include "model_speed.h"
 #include "process_memory.h"
@@ -111,6 +112,8 @@ struct ModelReport {
     int64_t peakDuringCreate = -1, peakDuringRun = -1;
     int reps = 1;
     std::vector<PhaseResult> phases;
+    /// Share of the CPUs other processes took from creation to the end of the measurements.
+    double othersCpu = -1;
 };
 
 // Where a phase sits on the roofline: the attainable GFLOP/s at its arithmetic intensity.
@@ -157,11 +160,14 @@ void printReport(std::ostream& out, const json& setup, const MachineLimits& limi
                 ? std::string()
                 : "; OPENBLAS_CORETYPE=" + setup["openblasCoretype"].get<std::string>())
         << ")\n"
-        << format("  load average (1 min) at start %.2f, at end %.2f: other work on the "
-                  "machine lowers every figure\n\n",
+        << format("  other processes took %.0f%% of the CPUs during the run (load average %.2f "
+                  "at start, %.2f at end)\n\n",
+                  100 * setup["othersCpuShare"].get<double>(),
                   setup["loadAverageStart"].get<double>(), setup["loadAverageEnd"].get<double>());
 
-    out << "Machine limits (best of several repetitions)\n";
+    out << format("Machine limits (best of several repetitions; other processes took %.0f%% of "
+                  "the CPUs meanwhile)\n",
+                  100 * setup["othersCpuShareLimits"].get<double>());
     for (const KernelResult& k : limits.bandwidth) {
         out << format("  %-52s %8.1f GB/s", k.name.c_str(), k.rate());
         if (!k.countsForCeiling)
@@ -170,6 +176,8 @@ void printReport(std::ostream& out, const json& setup, const MachineLimits& limi
         out << "\n";
     }
     out << format("  %-52s %8.1f GB/s\n", "=> bandwidth ceiling", limits.bandwidthCeiling);
+    out << format("  %-52s %8.1f GB/s\n", "=> read-only ceiling (what decode needs)",
+                  limits.readCeiling);
     double fmaPeak = 0;
     for (const KernelResult& k : limits.matmul) {
         out << format("  %-52s %8.1f GFLOP/s\n", k.name.c_str(), k.rate());
@@ -184,36 +192,40 @@ void printReport(std::ostream& out, const json& setup, const MachineLimits& limi
         out << "  WARNING: " << warning.get<std::string>() << "\n";
     out << "\n";
 
-    out << "Model speed (fastest repetition; % = achieved / ceiling above; roofline = the lower "
-           "of the\nmatmul ceiling and intensity x bandwidth ceiling, with the binding one)\n";
-    out << format("  %-28s %5s %-7s %6s %9s %10s %8s %6s %6s %6s %11s\n", "model", "batch",
+    out << "Model speed (fastest repetition; %mm, %bw, %rd = achieved / matmul, bandwidth, "
+           "read-only ceiling;\n%roofline = achieved / the lower of the matmul ceiling and "
+           "FLOP/byte x bandwidth ceiling)\n";
+    out << format("  %-29s %5s %-7s %6s %9s %9s %7s %6s %6s %6s %6s %10s\n", "model", "batch",
                   "phase", "tokens", "seconds", "tokens/s", "GFLOP/s", "%mm", "GB/s", "%bw",
-                  "%roofline");
+                  "%rd", "%roofline");
     for (const ModelReport& m : models) {
         for (const PhaseResult& p : m.phases) {
             const Roofline r = roofline(p, limits);
-            out << format("  %-28s %5lld %-7s %6lld %9.4f %10.1f %8.1f %5.1f%% %6.2f %5.1f%% "
-                          "%5.1f%% %-3s\n",
+            out << format("  %-29s %5lld %-7s %6lld %9.4f %9.1f %7.1f %5.1f%% %6.2f %5.1f%% "
+                          "%5.1f%% %5.1f%% %-3s\n",
                           m.name.c_str(), (long long)p.batch, p.phase.c_str(),
                           (long long)p.tokens, p.seconds, p.tokensPerSecond(), p.gflops(),
                           100 * fraction(p.gflops(), limits.matmulCeiling), p.gbps(),
                           100 * fraction(p.gbps(), limits.bandwidthCeiling),
+                          100 * fraction(p.gbps(), limits.readCeiling),
                           100 * fraction(p.gflops(), r.attainableGflops),
                           r.bound == "memory" ? "mem" : "cpu");
         }
     }
 
     out << "\nModels and memory (MiB; peaks are VmHWM per phase)\n";
-    out << format("  %-28s %14s %9s %8s %10s %10s %11s %10s\n", "model", "parameters",
-                  "weights", "created", "RSS before", "RSS after", "peak create", "peak run");
+    out << format("  %-29s %14s %8s %8s %10s %10s %11s %9s %8s\n", "model", "parameters",
+                  "weights", "created", "RSS before", "RSS after", "peak create", "peak run",
+                  "others");
     for (const ModelReport& m : models) {
         const int64_t weightBytes = m.config.parameterCount() * m.bytesPerValue;
-        out << format("  %-28s %14lld %9s %7.1fs %10s %10s %11s %10s\n", m.name.c_str(),
+        out << format("  %-29s %14lld %8s %7.1fs %10s %10s %11s %9s %7.0f%%\n", m.name.c_str(),
                       (long long)m.config.parameterCount(), mib(weightBytes).c_str(),
                       m.createSeconds, mib(m.beforeCreate.rssBytes).c_str(),
                       mib(m.afterCreate.rssBytes).c_str(), mib(m.peakDuringCreate).c_str(),
-                      mib(m.peakDuringRun).c_str());
+                      mib(m.peakDuringRun).c_str(), 100 * m.othersCpu);
     }
+    out << "  others = share of the CPUs that other processes took while the model ran\n";
     out << format("  process peak (VmHWM): %s MiB\n",
                   mib(setup["processPeakBytes"].get<int64_t>()).c_str());
 
@@ -240,7 +252,7 @@ json kernelJson(const KernelResult& k, const char* unit)
     return {{"name", k.name},       {"rate", k.rate()},
             {"unit", unit},         {"workPerRep", k.workPerRep},
             {"bestSeconds", k.bestSeconds}, {"reps", k.reps},
-            {"countsForCeiling", k.countsForCeiling}};
+            {"countsForCeiling", k.countsForCeiling}, {"readOnly", k.readOnly}};
 }
 
 json toJson(const json& setup, const MachineLimits& limits, const std::vector<ModelReport>& models,
@@ -256,6 +268,7 @@ json toJson(const json& setup, const MachineLimits& limits, const std::vector<Mo
     j["limits"] = {{"bandwidth", bandwidth},
                    {"matmul", matmul},
                    {"bandwidthCeilingGBps", limits.bandwidthCeiling},
+                   {"readCeilingGBps", limits.readCeiling},
                    {"matmulCeilingGflops", limits.matmulCeiling}};
     j["models"] = json::array();
     for (const ModelReport& m : models) {
@@ -276,6 +289,7 @@ json toJson(const json& setup, const MachineLimits& limits, const std::vector<Mo
                                fraction(p.gflops(), limits.matmulCeiling)},
                               {"fractionOfBandwidthCeiling",
                                fraction(p.gbps(), limits.bandwidthCeiling)},
+                              {"fractionOfReadCeiling", fraction(p.gbps(), limits.readCeiling)},
                               {"rooflineGflops", r.attainableGflops},
                               {"rooflineBound", r.bound},
                               {"fractionOfRoofline", fraction(p.gflops(), r.attainableGflops)}});
@@ -288,6 +302,7 @@ json toJson(const json& setup, const MachineLimits& limits, const std::vector<Mo
              {"bytesPerValue", m.bytesPerValue},
              {"reps", m.reps},
              {"createSeconds", m.createSeconds},
+             {"othersCpuShare", m.othersCpu},
              {"memory",
               {{"rssBeforeCreateBytes", m.beforeCreate.rssBytes},
                {"rssAfterCreateBytes", m.afterCreate.rssBytes},
@@ -319,6 +334,7 @@ ModelReport benchmarkModel(const std::string& name, Create create, const SpeedOp
     report.name = name;
     report.reps = options.reps;
     progress("creating " + name);
+    const CpuTimes cpuStart = readCpuTimes();
     resetPeakMemory();
     report.beforeCreate = readMemory();
     const auto start = Clock::now();
@@ -337,6 +353,7 @@ ModelReport benchmarkModel(const std::string& name, Create create, const SpeedOp
         *generate = measureGenerate(model, int(options.promptTokens), generateTokens, 3, 11);
     }
     report.peakDuringRun = readMemory().peakBytes;
+    report.othersCpu = othersCpuShare(cpuStart, readCpuTimes());
     *processPeak = std::max({*processPeak, report.peakDuringCreate, report.peakDuringRun});
     return report;
 }
@@ -401,16 +418,13 @@ int main(int argc, char** argv)
                 "OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2) in the environment "
                 "selects faster ones");
         }
-        if (setup["loadAverageStart"].get<double>() > 0.5) {
-            setup["warnings"].push_back(format(
-                "load average %.2f at start: other processes share the cores",
-                setup["loadAverageStart"].get<double>()));
-        }
         int64_t processPeak = readMemory().peakBytes;
 
+        const CpuTimes runStart = readCpuTimes();
         progress("measuring the machine's limits (bandwidth, matmul)");
         resetPeakMemory();
         const MachineLimits limits = measureMachineLimits(limitOptions);
+        setup["othersCpuShareLimits"] = othersCpuShare(runStart, readCpuTimes());
         processPeak = std::max(processPeak, readMemory().peakBytes);
         progress(format("bandwidth ceiling %.1f GB/s, matmul ceiling %.1f GFLOP/s",
                         limits.bandwidthCeiling, limits.matmulCeiling));
@@ -438,6 +452,12 @@ int main(int argc, char** argv)
                 &processPeak, nullptr, 0));
         }
         setup["loadAverageEnd"] = loadAverage();
+        setup["othersCpuShare"] = othersCpuShare(runStart, readCpuTimes());
+        if (setup["othersCpuShare"].get<double>() > 0.05) {
+            setup["warnings"].push_back(format(
+                "other processes took %.0f%% of the CPUs during the run: the figures are low",
+                100 * setup["othersCpuShare"].get<double>()));
+        }
         setup["processPeakBytes"] = processPeak;
         setup["totalSeconds"] = std::chrono::duration<double>(Clock::now() - kStart).count();
         progress("done");

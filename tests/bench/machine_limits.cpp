@@ -118,6 +118,7 @@ std::vector<KernelResult> measureBandwidth(const LimitOptions& o)
             total += v;
         g_sink = total;
     }));
+    out.back().readOnly = true;
     a.reset();
     b.reset();
     c.reset();
@@ -130,6 +131,7 @@ std::vector<KernelResult> measureBandwidth(const LimitOptions& o)
                                  o.bandwidthReps, [&] { dst.copy_(src); }));
         out.push_back(timeKernel("sum (torch)", double(floats) * sizeof(float), o.bandwidthReps,
                                  [&] { g_sink = src.sum().item<double>(); }));
+        out.back().readOnly = true;
     }
     {
         // A batch-1 linear layer over a weight as large as the arrays: what a decode step runs.
@@ -144,6 +146,15 @@ std::vector<KernelResult> measureBandwidth(const LimitOptions& o)
             [&] { g_sink = torch::linear(x, weight).sum().item<double>(); });
         gemv.countsForCeiling = false;
         out.push_back(gemv);
+        // The same product as a matrix-vector product (BLAS gemv instead of gemm).
+        const torch::Tensor vector = x.view({in});
+        KernelResult mv = timeKernel(
+            "mv " + std::to_string(outFeatures) + "x" + std::to_string(in)
+                + " by vector (torch gemv; for comparison)",
+            double(weight.numel()) * sizeof(float), o.bandwidthReps,
+            [&] { g_sink = torch::mv(weight, vector).sum().item<double>(); });
+        mv.countsForCeiling = false;
+        out.push_back(mv);
     }
     return out;
 }
@@ -247,6 +258,8 @@ MachineLimits measureMachineLimits(const LimitOptions& options)
     for (const KernelResult& k : limits.bandwidth) {
         if (k.countsForCeiling)
             limits.bandwidthCeiling = std::max(limits.bandwidthCeiling, k.rate());
+        if (k.countsForCeiling && k.readOnly)
+            limits.readCeiling = std::max(limits.readCeiling, k.rate());
     }
     for (const KernelResult& k : limits.matmul) {
         if (k.countsForCeiling)

@@ -20,6 +20,8 @@ struct KernelResult {
     double rate() const { return bestSeconds > 0 ? workPerRep / bestSeconds / 1e9 : 0; }
     /// False for diagnostics that run an engine kernel rather than probe a limit.
     bool countsForCeiling = true;
+    /// Reads memory without writing it, as a decode step reads the weights.
+    bool readOnly = false;
 };
 
 struct MachineLimits {
@@ -29,6 +31,8 @@ struct MachineLimits {
     std::vector<KernelResult> matmul;
     /// The highest bandwidth kernel that counts for the ceiling, GB/s.
     double bandwidthCeiling = 0;
+    /// The highest read-only bandwidth kernel, GB/s: the ceiling of a pass that only reads.
+    double readCeiling = 0;
     /// The highest matmul (torch, hence the BLAS the engine uses), GFLOP/s.
     double matmulCeiling = 0;
 };
