@@ -1,11 +1,14 @@
 #pragma once
 // Small fixtures shared by several suites.
+#include "moin/error.h"
 #include "moin/model.h"
 #include "moin/tokenizer.h"
 
 #include <QDir>
 #include <QFile>
 #include <QString>
+
+#include <functional>
 
 namespace testsupport {
 
@@ -44,6 +47,17 @@ inline void makeTinyBaseModel(const QString& dir)
     moin::LanguageModel model = moin::LanguageModel::random(config, 1);
     model.setTokenizer(tokenizer);
     model.save(dir.toStdString());
+}
+
+/// The message of the moin::Error that `action` throws, or an empty string if it throws none.
+inline QString errorOf(const std::function<void()>& action)
+{
+    try {
+        action();
+    } catch (const moin::Error& e) {
+        return QString::fromUtf8(e.what());
+    }
+    return {};
 }
 
 } // namespace testsupport

@@ -6,7 +6,10 @@
 #include "moin/model.h"
 #include "moin/safetensors.h"
 
+// LibTorch before any Qt header: Qt's `slots` macro would break it.
 #include <torch/torch.h>
+
+#include "testsupport.h"
 
 #include <QDir>
 #include <QFile>
@@ -18,6 +21,8 @@
 #include <QTest>
 
 using moin::LanguageModel;
+
+using testsupport::errorOf;
 
 namespace {
 
@@ -85,16 +90,6 @@ double maxAbsDiff(const std::vector<float>& ours, const std::vector<double>& the
     for (size_t i = 0; i < ours.size(); ++i)
         worst = std::max(worst, std::abs(double(ours[i]) - theirs[i]));
     return worst;
-}
-
-QString errorOf(const std::function<void()>& action)
-{
-    try {
-        action();
-    } catch (const moin::Error& e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
 }
 
 moin::LlamaConfig tinyConfig()

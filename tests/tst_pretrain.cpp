@@ -1,5 +1,7 @@
 // Pretraining: a tiny model on a tiny corpus trains, saves a loadable Hugging Face folder,
 // resumes from a checkpoint to exactly where an uninterrupted run gets, and refuses bad input.
+#include "testsupport.h"
+
 #include "moin/error.h"
 #include "moin/model.h"
 #include "moin/pretrain.h"
@@ -10,6 +12,8 @@
 #include <QJsonObject>
 #include <QTemporaryDir>
 #include <QTest>
+
+using testsupport::errorOf;
 
 namespace {
 
@@ -38,16 +42,6 @@ moin::PretrainOptions tinyOptions(const QString& corpus, const QString& output)
     o.saveDtype = "float32";
     o.device = "cpu";
     return o;
-}
-
-QString errorOf(const std::function<void()>& action)
-{
-    try {
-        action();
-    } catch (const moin::Error& e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
 }
 
 } // namespace
