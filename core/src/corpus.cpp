@@ -554,7 +554,8 @@ std::vector<ChunkRecord> findChunks(Workspace& workspace, const std::string& que
     int index = 1;
     if (!match.empty())
         statement.bind(index++, match);
-    statement.bind(index++, limit).bind(index, offset);
+    statement.bind(index, limit);
+    statement.bind(index + 1, offset);
     while (statement.step())
         rows.push_back(chunkFrom(statement));
     return rows;

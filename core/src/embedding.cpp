@@ -310,13 +310,17 @@ public:
             }
             // Right padding is harmless under causal attention: real positions never see it,
             // and the mean below covers real positions only.
+            // Filled through raw pointers: per-element tensor indexing costs a dispatch each.
             torch::Tensor tokens = torch::full({checkedCount(batch.size()), longest},
                                                int64_t(m_model.config().eosTokenId), torch::kLong);
             torch::Tensor mask = torch::zeros({checkedCount(batch.size()), longest, 1});
+            int64_t* tokenData = tokens.data_ptr<int64_t>();
+            float* maskData = mask.data_ptr<float>();
             for (size_t b = 0; b < batch.size(); ++b) {
-                for (size_t t = 0; t < batch[b].size(); ++t)
-                    tokens[int64_t(b)][int64_t(t)] = int64_t(batch[b][t]);
-                mask[int64_t(b)].narrow(0, 0, checkedCount(batch[b].size())).fill_(1.0);
+                for (size_t t = 0; t < batch[b].size(); ++t) {
+                    tokenData[int64_t(b) * longest + int64_t(t)] = batch[b][t];
+                    maskData[int64_t(b) * longest + int64_t(t)] = 1.f;
+                }
             }
             const torch::Tensor hidden =
                 llama.hidden(tokens.to(llama.deviceOf())).to(torch::kCPU, torch::kFloat32);
