@@ -1,5 +1,6 @@
 // moin: every core capability from the command line, headless (servers, schedulers, scripts).
 // User mistakes end with "moin: error: ..." on stderr and a non-zero exit code, never a trace.
+#include "cli_common.h"
 #include "progressbar.h"
 
 #include "moin/clustering.h"
@@ -151,14 +152,6 @@ void addTokenizer(CLI::App& app)
         const moin::Tokenizer tok = moin::Tokenizer::load(modelPath);
         std::cout << tok.decode(ids) << "\n";
     });
-}
-
-// Ctrl-C asks long commands to stop cleanly (checkpoint, partial output) instead of dying.
-moin::CancelToken g_interrupt;
-
-void installInterruptHandler()
-{
-    std::signal(SIGINT, [](int) { g_interrupt.cancel(); });
 }
 
 struct ComputeOptions {
@@ -627,6 +620,14 @@ void addVersion(CLI::App& app)
 
 } // namespace
 
+moin::CancelToken g_interrupt;
+
+void installInterruptHandler()
+{
+    std::signal(SIGINT, [](int) { g_interrupt.cancel(); });
+    std::signal(SIGTERM, [](int) { g_interrupt.cancel(); });
+}
+
 int main(int argc, char** argv)
 {
     CLI::App app{"moin: build, inspect and serve a mixture of introvert experts.\n"
@@ -645,6 +646,7 @@ int main(int argc, char** argv)
     addGenerate(app);
     addPerplexity(app);
     addPretrain(app);
+    addTrainingCommands(app);
     addVersion(app);
     try {
         app.parse(argc, argv);

@@ -3,6 +3,7 @@
 #include "moin/pretrain.h"
 
 #include "llama.h"
+#include "trainloop.h"
 
 #include "moin/atomicfile.h"
 #include "moin/device.h"
@@ -53,15 +54,9 @@ void validate(const PretrainOptions& o)
     parseTorchDtype(o.saveDtype);
 }
 
-// Linear warm-up, then cosine decay from the peak to the minimum.
 double learningRateAt(const PretrainOptions& o, int64_t step)
 {
-    if (step < o.warmupSteps)
-        return o.learningRate * double(step + 1) / double(o.warmupSteps);
-    const double progress =
-        double(step - o.warmupSteps) / double(std::max<int64_t>(1, o.steps - o.warmupSteps));
-    return o.minLearningRate
-           + 0.5 * (o.learningRate - o.minLearningRate) * (1 + std::cos(M_PI * progress));
+    return cosineLearningRate(o.learningRate, o.minLearningRate, o.warmupSteps, o.steps, step);
 }
 
 struct TokenStreams {
@@ -116,68 +111,6 @@ std::string trainTokenizer(const PretrainOptions& o, const fs::path& outputDir)
     fs::remove(outputDir / "tokenizer.vocab");
     return model;
 }
-
-// (B, T+1) windows of the stream starting at the given offsets.
-torch::Tensor windows(const std::vector<int64_t>& stream, const std::vector<int64_t>& offsets,
-                      int64_t length)
-{
-    torch::Tensor batch = torch::empty({int64_t(offsets.size()), length}, torch::kLong);
-    int64_t* out = batch.data_ptr<int64_t>();
-    for (size_t b = 0; b < offsets.size(); ++b)
-        std::copy_n(stream.begin() + offsets[b], length, out + b * length);
-    return batch;
-}
-
-torch::Tensor lossOf(LlamaImpl& model, const torch::Tensor& batch)
-{
-    const int64_t T = batch.size(1) - 1;
-    const torch::Tensor logits = model.forward(batch.narrow(1, 0, T));
-    return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
-                                                batch.narrow(1, 1, T).reshape({-1}));
-}
-
-double heldOutLoss(LlamaImpl& model, const std::vector<int64_t>& stream, int64_t length,
-                   int batchSize, const torch::Device& device)
-{
-    torch::NoGradGuard noGrad;
-    model.eval();
-    std::vector<int64_t> offsets;
-    for (int64_t start = 0; start + length <= int64_t(stream.size()) && offsets.size() < 64;
-         start += length)
-        offsets.push_back(start);
-    double total = 0;
-    int64_t count = 0;
-    for (size_t i = 0; i < offsets.size(); i += batchSize) {
-        const std::vector<int64_t> part(offsets.begin() + i,
-                                        offsets.begin() + std::min(offsets.size(), i + batchSize));
-        total += lossOf(model, windows(stream, part, length).to(device)).item<double>()
-                 * double(part.size());
-        count += int64_t(part.size());
-    }
-    model.train();
-    return count ? total / double(count) : std::nan("");
-}
-
-struct Checkpoint {
-    fs::path dir;
-    fs::path temporary;
-    fs::path previous;
-    explicit Checkpoint(const fs::path& output)
-        : dir(output / "checkpoint"), temporary(output / "checkpoint.tmp"),
-          previous(output / "checkpoint.old")
-    {
-    }
-    // A kill between the two renames leaves only checkpoint.old: use it.
-    fs::path existing() const
-    {
-        std::error_code ec;
-        if (fs::exists(dir / "state.json", ec))
-            return dir;
-        if (fs::exists(previous / "state.json", ec))
-            return previous;
-        return {};
-    }
-};
 
 json shapeOf(const PretrainOptions& o, const LlamaConfig& c)
 {
@@ -239,7 +172,7 @@ PretrainResult pretrain(const PretrainOptions& options,
     // 3. Model and optimizer, fresh or from the last checkpoint.
     const std::string device = resolveDevice(options.device);
     const torch::Device torchDevice(device);
-    Checkpoint checkpoint(output);
+    const CheckpointFolders checkpoint(output);
     const fs::path resumeFrom = options.resume ? checkpoint.existing() : fs::path();
     LanguageModel model = resumeFrom.empty()
                               ? LanguageModel::random(config, options.seed, {device, "float32"})
@@ -282,25 +215,20 @@ PretrainResult pretrain(const PretrainOptions& options,
     }
 
     auto saveCheckpoint = [&] {
-        fs::remove_all(checkpoint.temporary, ec);
-        model.save((checkpoint.temporary / "model").string(), "float32");
-        const std::string optimizerTemp = (checkpoint.temporary / "optimizer.pt.tmp").string();
-        torch::save(optimizer, optimizerTemp);
-        fs::rename(optimizerTemp, checkpoint.temporary / "optimizer.pt");
-        std::ostringstream rngState;
-        rngState << rng;
-        const json state = {{"step", step},
-                            {"rng", rngState.str()},
-                            {"held_out_loss", std::isnan(lastHeldOut) ? json(nullptr)
-                                                                      : json(lastHeldOut)},
-                            {"shape", shapeOf(options, config)}};
-        writeFileAtomically((checkpoint.temporary / "state.json").string(), state.dump(2));
-        // Swap in the new checkpoint; the old one stays until the new one is in place.
-        fs::remove_all(checkpoint.previous, ec);
-        if (fs::exists(checkpoint.dir, ec))
-            fs::rename(checkpoint.dir, checkpoint.previous);
-        fs::rename(checkpoint.temporary, checkpoint.dir);
-        fs::remove_all(checkpoint.previous, ec);
+        checkpoint.save([&](const fs::path& folder) {
+            model.save((folder / "model").string(), "float32");
+            const std::string optimizerTemp = (folder / "optimizer.pt.tmp").string();
+            torch::save(optimizer, optimizerTemp);
+            fs::rename(optimizerTemp, folder / "optimizer.pt");
+            std::ostringstream rngState;
+            rngState << rng;
+            const json state = {{"step", step},
+                                {"rng", rngState.str()},
+                                {"held_out_loss", std::isnan(lastHeldOut) ? json(nullptr)
+                                                                          : json(lastHeldOut)},
+                                {"shape", shapeOf(options, config)}};
+            writeFileAtomically((folder / "state.json").string(), state.dump(2));
+        });
     };
 
     // 4. Training.
@@ -325,7 +253,7 @@ PretrainResult pretrain(const PretrainOptions& options,
         for (auto& group : optimizer.param_groups())
             static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
         optimizer.zero_grad();
-        torch::Tensor batchLoss = lossOf(llama, windows(streams.train, offsets, window)
+        torch::Tensor batchLoss = languageModelLoss(llama, tokenWindows(streams.train, offsets, window)
                                                     .to(torchDevice));
         loss = batchLoss.item<double>();
         if (!std::isfinite(loss)) {
@@ -341,8 +269,8 @@ PretrainResult pretrain(const PretrainOptions& options,
 
         const bool evaluate = step % options.evalEvery == 0 || step == options.steps;
         if (evaluate) {
-            lastHeldOut = heldOutLoss(llama, streams.heldOut, window, options.batchSize,
-                                      torchDevice);
+            lastHeldOut = meanWindowLoss(llama, streams.heldOut, window, options.batchSize,
+                                         torchDevice);
         }
         const double seconds =
             std::chrono::duration<double>(Clock::now() - windowStart).count();
@@ -380,7 +308,7 @@ PretrainResult pretrain(const PretrainOptions& options,
                       {"seconds", std::chrono::duration<double>(Clock::now() - started).count()},
                       {"options", shapeOf(options, config)}};
     writeFileAtomically((output / "training_log.json").string(), log.dump(2) + "\n");
-    fs::remove_all(checkpoint.dir, ec);
+    checkpoint.remove();
     result.modelDir = output.string();
     return result;
 }

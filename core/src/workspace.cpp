@@ -205,6 +205,52 @@ const std::vector<Migration>& Workspace::schemaMigrations()
                      ") WITHOUT ROWID;"
                      "CREATE INDEX chunk_clusters_cluster ON chunk_clusters(run_id, cluster);");
          }},
+        {5, "expert training: job queue and metrics",
+         [](Database& db) {
+             db.exec("CREATE TABLE training_jobs ("
+                     "  id INTEGER PRIMARY KEY,"
+                     "  run_id INTEGER NOT NULL REFERENCES cluster_runs(id) ON DELETE CASCADE,"
+                     "  cluster INTEGER NOT NULL,"
+                     "  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'paused',"
+                     "    'done', 'failed', 'cancelled')),"
+                     "  priority INTEGER NOT NULL DEFAULT 0,"
+                     "  position INTEGER NOT NULL DEFAULT 0,"
+                     "  request TEXT NOT NULL DEFAULT '',"
+                     "  spec TEXT NOT NULL,"
+                     "  attempts INTEGER NOT NULL DEFAULT 0,"
+                     "  max_attempts INTEGER NOT NULL DEFAULT 3,"
+                     "  step INTEGER NOT NULL DEFAULT 0,"
+                     "  total_steps INTEGER NOT NULL DEFAULT 0,"
+                     "  loss REAL,"
+                     "  held_out_loss REAL,"
+                     "  learning_rate REAL,"
+                     "  tokens_per_second REAL,"
+                     "  base_perplexity REAL,"
+                     "  expert_perplexity REAL,"
+                     "  worker_pid INTEGER NOT NULL DEFAULT 0,"
+                     "  worker_host TEXT NOT NULL DEFAULT '',"
+                     "  device TEXT NOT NULL DEFAULT '',"
+                     "  log_offset INTEGER NOT NULL DEFAULT 0,"
+                     "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+                     "  started_at TEXT,"
+                     "  finished_at TEXT,"
+                     "  error TEXT NOT NULL DEFAULT '',"
+                     "  adapter_path TEXT NOT NULL DEFAULT ''"
+                     ");"
+                     "CREATE INDEX training_jobs_order ON training_jobs(priority DESC, position, id);"
+                     "CREATE INDEX training_jobs_state ON training_jobs(state);"
+                     "CREATE INDEX training_jobs_cluster ON training_jobs(run_id, cluster);"
+                     "CREATE TABLE training_metrics ("
+                     "  job_id INTEGER NOT NULL REFERENCES training_jobs(id) ON DELETE CASCADE,"
+                     "  step INTEGER NOT NULL,"
+                     "  loss REAL,"
+                     "  learning_rate REAL,"
+                     "  tokens_per_second REAL,"
+                     "  held_out_loss REAL,"
+                     "  seconds REAL,"
+                     "  PRIMARY KEY (job_id, step)"
+                     ") WITHOUT ROWID;");
+         }},
     };
     return steps;
 }

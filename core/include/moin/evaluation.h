@@ -1,0 +1,54 @@
+#pragma once
+// Perplexity of the base and of each expert on held-out chunks of clusters: the measure that
+// says whether an expert learned its group.
+#include "moin/cancel.h"
+#include "moin/model.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace moin {
+
+class Workspace;
+
+struct EvaluationOptions {
+    /// Clustering run; 0 = the active run.
+    int64_t runId = 0;
+    /// Experts (clusters) to evaluate; empty = every trained expert of the run.
+    std::vector<int> experts;
+    /// Also score each expert on another expert's cluster (the next trained cluster), as a
+    /// control: an expert should help its own group more than another.
+    bool control = false;
+    /// Held-out chunks scored per cluster at most (0 = all).
+    int maxChunks = 0;
+    std::string device = "auto";
+};
+
+struct ExpertEvaluation {
+    int expert = 0;
+    int64_t heldOutChunks = 0;
+    int64_t heldOutTokens = 0;
+    double basePerplexity = 0;
+    double expertPerplexity = 0;
+    /// With control: the other cluster, and base and expert perplexity on its held-out chunks
+    /// (controlCluster -1 when there is no other trained expert).
+    int controlCluster = -1;
+    double controlBasePerplexity = 0;
+    double controlExpertPerplexity = 0;
+};
+
+/// Perplexity over several sequences (each starting with BOS), weighted by their tokens: every
+/// token after each BOS is scored once. Sequences shorter than two tokens are skipped.
+PerplexityResult perplexityOfSequences(const LanguageModel& model,
+                                       const std::vector<std::vector<int32_t>>& sequencesWithBos);
+
+/// Scores every chosen expert on the held-out chunks of its own cluster (the split its job
+/// used) and the base on the same chunks. Throws moin::Error if the run has no trained expert.
+std::vector<ExpertEvaluation>
+evaluateExperts(Workspace& workspace, const EvaluationOptions& options,
+                const std::function<void(int done, int total)>& onProgress = {},
+                const CancelToken* cancel = nullptr);
+
+} // namespace moin
