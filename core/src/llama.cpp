@@ -216,6 +216,15 @@ ProjectionImpl::ProjectionImpl(int64_t in, int64_t out) : inFeatures(in), outFea
 torch::Tensor ProjectionImpl::forward(const torch::Tensor& x)
 {
     torch::Tensor y = torch::linear(x, weight);
+    if (!gathered.empty()) {
+        for (const LoraRowGroup& group : gathered) {
+            const torch::Tensor rows = x.index_select(0, group.rows);
+            y.index_add_(0, group.rows,
+                         torch::linear(torch::linear(rows, group.lora->a), group.lora->b)
+                             * group.lora->scaling);
+        }
+        return y;
+    }
     if (lora) {
         torch::Tensor input = x;
         if (lora->dropout > 0 && is_training())

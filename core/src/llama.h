@@ -22,6 +22,13 @@ struct LoraWeights {
     double dropout = 0.0;
 };
 
+/// Rows of a batch that share one adapter: out[rows] += scaling * B (A x[rows]) (gathered LoRA:
+/// requests for different experts in one batch).
+struct LoraRowGroup {
+    torch::Tensor rows; ///< int64 row indices into dimension 0 of the input
+    std::shared_ptr<LoraWeights> lora;
+};
+
 /// A bias-free linear layer with a frozen weight and an optional LoRA pair. The base weight is
 /// never changed by the adapter: its product is added to the base product.
 class ProjectionImpl : public torch::nn::Module {
@@ -31,6 +38,9 @@ public:
     torch::Tensor forward(const torch::Tensor& x);
     torch::Tensor weight; ///< (out, in), requires_grad false
     std::shared_ptr<LoraWeights> lora;
+    /// Per-row adapters of the current batch, set by the serving engine around a forward pass
+    /// (used instead of `lora` when not empty).
+    std::vector<LoraRowGroup> gathered;
     int64_t inFeatures = 0;
     int64_t outFeatures = 0;
 };
@@ -124,6 +134,20 @@ struct LanguageModel::Impl {
     std::optional<Tokenizer> tokenizer;
     std::optional<LoraConfig> adapter;
 };
+
+/// An adapter read from a PEFT folder and checked against a model, not attached to it.
+struct LoadedAdapter {
+    LoraConfig config;
+    /// By Hugging Face module path, e.g. "model.layers.0.self_attn.q_proj".
+    std::map<std::string, std::shared_ptr<LoraWeights>> byProjection;
+    /// Bytes of its tensors on the device.
+    int64_t bytes = 0;
+};
+
+/// Reads and validates a PEFT adapter folder for `model` (on its device and dtype). Throws
+/// moin::Error naming the tensor and the expected and found shapes.
+LoadedAdapter readAdapter(LlamaImpl& model, const std::string& directory,
+                          const std::string& baseDirectory);
 
 /// torch dtype of a config/CLI name ("float32", "float16", "bfloat16").
 torch::ScalarType parseTorchDtype(const std::string& name);

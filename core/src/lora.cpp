@@ -177,7 +177,8 @@ void LanguageModel::attachNewAdapter(const LoraConfig& config, uint64_t seed)
         m_impl->adapter->baseModel = m_impl->directory;
 }
 
-void LanguageModel::loadAdapter(const std::string& directory)
+LoadedAdapter readAdapter(LlamaImpl& model, const std::string& directory,
+                          const std::string& baseDirectory)
 {
     const fs::path dir(directory);
     std::error_code ec;
@@ -200,7 +201,6 @@ void LanguageModel::loadAdapter(const std::string& directory)
                                                    configPath.string());
     const SafetensorsFile file = SafetensorsFile::open(weightsPath.string());
 
-    LlamaImpl& model = *m_impl->model;
     std::map<std::string, Projection> projections;
     for (auto& [name, projection] : model.namedProjections())
         projections.emplace(name, projection);
@@ -228,7 +228,7 @@ void LanguageModel::loadAdapter(const std::string& directory)
         const std::string module = key.substr(0, key.size() - 14);
         if (!projections.count(module)) {
             throw Error("LoRA tensor '" + info.name + "' does not exist in base model "
-                        + (m_impl->directory.empty() ? std::string("") : m_impl->directory + " ")
+                        + (baseDirectory.empty() ? std::string("") : baseDirectory + " ")
                         + "(no projection '" + module
                         + "'; hint: maybe wrong base model? the adapter was made for '"
                         + config.baseModel + "')");
@@ -259,7 +259,8 @@ void LanguageModel::loadAdapter(const std::string& directory)
         }
     }
 
-    clearAdapters(model);
+    LoadedAdapter adapter;
+    adapter.config = config;
     torch::NoGradGuard noGrad;
     for (const auto& [module, pair] : pairs) {
         auto lora = std::make_shared<LoraWeights>();
@@ -267,9 +268,23 @@ void LanguageModel::loadAdapter(const std::string& directory)
         lora->b = tensorView(file, *pair.b).to(model.deviceOf(), model.dtypeOf()).clone();
         lora->scaling = config.scaling();
         lora->dropout = config.dropout;
-        projections.at(module)->lora = lora;
+        adapter.bytes += int64_t(lora->a.nbytes() + lora->b.nbytes());
+        adapter.byProjection.emplace(module, lora);
     }
-    m_impl->adapter = config;
+    return adapter;
+}
+
+void LanguageModel::loadAdapter(const std::string& directory)
+{
+    LlamaImpl& model = *m_impl->model;
+    LoadedAdapter adapter = readAdapter(model, directory, m_impl->directory);
+    // Validated and read in full: only now is the model changed.
+    clearAdapters(model);
+    for (auto& [name, projection] : model.namedProjections()) {
+        if (auto found = adapter.byProjection.find(name); found != adapter.byProjection.end())
+            projection->lora = found->second;
+    }
+    m_impl->adapter = adapter.config;
 }
 
 void LanguageModel::saveAdapter(const std::string& directory) const

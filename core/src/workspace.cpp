@@ -251,6 +251,39 @@ const std::vector<Migration>& Workspace::schemaMigrations()
                      "  PRIMARY KEY (job_id, step)"
                      ") WITHOUT ROWID;");
          }},
+        {6, "conversations and their messages",
+         [](Database& db) {
+             db.exec("CREATE TABLE conversations ("
+                     "  id INTEGER PRIMARY KEY,"
+                     "  title TEXT NOT NULL,"
+                     "  system_prompt TEXT NOT NULL DEFAULT '',"
+                     "  options TEXT NOT NULL,"
+                     "  expert_choice TEXT NOT NULL DEFAULT 'auto',"
+                     "  source TEXT NOT NULL DEFAULT 'app',"
+                     "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+                     "  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+                     ");"
+                     "CREATE INDEX conversations_updated ON conversations(updated_at);"
+                     "CREATE TABLE messages ("
+                     "  id INTEGER PRIMARY KEY,"
+                     "  conversation_id INTEGER NOT NULL REFERENCES conversations(id) "
+                     "    ON DELETE CASCADE,"
+                     "  role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),"
+                     "  content TEXT NOT NULL,"
+                     "  answered_by TEXT NOT NULL DEFAULT '',"
+                     "  expert_choice TEXT NOT NULL DEFAULT '',"
+                     "  distance REAL,"
+                     "  candidates TEXT NOT NULL DEFAULT '[]',"
+                     "  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+                     "  completion_tokens INTEGER NOT NULL DEFAULT 0,"
+                     "  latency_seconds REAL NOT NULL DEFAULT 0,"
+                     "  first_token_seconds REAL NOT NULL DEFAULT 0,"
+                     "  tokens_per_second REAL NOT NULL DEFAULT 0,"
+                     "  stop_reason TEXT NOT NULL DEFAULT '',"
+                     "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+                     ");"
+                     "CREATE INDEX messages_conversation ON messages(conversation_id, id);");
+         }},
     };
     return steps;
 }
