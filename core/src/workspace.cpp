@@ -4,11 +4,13 @@
 #include "moin/error.h"
 #include "moin/version.h"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -36,14 +38,31 @@ std::string corruptHint(const std::string& path)
 
 // Checks the raw file header before SQLite touches the file, so that a refusal changes nothing
 // on disk. Returns the user_version the header records.
+// The file is read through SQLite's own file layer: closing a plain descriptor of a database
+// file would drop every POSIX lock this process holds on it (a second Workspace opened while
+// one is open), and another process could then delete the WAL under our connections. SQLite's
+// unix layer keeps such a descriptor open until the locks are released.
 int precheckHeader(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
+    std::vector<char> storage(size_t(vfs->szOsFile));
+    auto* file = reinterpret_cast<sqlite3_file*>(storage.data());
+    int outFlags = 0;
+    if (vfs->xOpen(vfs, path.c_str(), file, SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB,
+                   &outFlags)
+        != SQLITE_OK) {
+        if (file->pMethods)
+            file->pMethods->xClose(file);
         throw Error("cannot read workspace database " + path + " (check its permissions)");
+    }
     std::array<unsigned char, kHeaderSize> header{};
-    in.read(reinterpret_cast<char*>(header.data()), header.size());
-    const auto got = static_cast<size_t>(in.gcount());
+    sqlite3_int64 size = 0;
+    file->pMethods->xFileSize(file, &size);
+    const int readResult = file->pMethods->xRead(file, header.data(), int(header.size()), 0);
+    file->pMethods->xClose(file);
+    const size_t got = (readResult == SQLITE_OK || readResult == SQLITE_IOERR_SHORT_READ)
+                           ? size_t(std::min<sqlite3_int64>(size, kHeaderSize))
+                           : 0;
     if (got == 0) {
         throw Error("workspace database " + path
                     + " is empty: expected an SQLite database, found 0 bytes" + corruptHint(path));
