@@ -1,6 +1,7 @@
 #pragma once
 // What the `moin` commands share across their source files.
 #include "moin/cancel.h"
+#include "moin/model.h"
 
 #include <CLI/CLI.hpp>
 
@@ -11,3 +12,11 @@ void installInterruptHandler();
 
 /// `moin train`, `train-worker`, `jobs`, `eval`, `export-expert`.
 void addTrainingCommands(CLI::App& app);
+
+/// `moin serve` and `moin chat`.
+void addServingCommands(CLI::App& app);
+/// `moin generate DIR [--expert auto|base|ID] PROMPT`: one routed answer from a workspace, the
+/// routing decision on stderr.
+void generateInWorkspace(const std::string& dir, const std::string& prompt,
+                         const std::string& expert, const moin::GenerationOptions& options,
+                         const std::string& device);

@@ -171,15 +171,26 @@ void applyCompute(const ComputeOptions& options) { moin::setComputeThreads(optio
 
 void addGenerate(CLI::App& app)
 {
-    auto* cmd = app.add_subcommand("generate", "Generate text with a model (and an adapter)");
+    auto* cmd = app.add_subcommand(
+        "generate", "Generate text with a model (and an adapter), or with a workspace's experts:\n"
+                    "  moin generate --model FOLDER [--adapter A] PROMPT\n"
+                    "  moin generate DIR [--expert auto|base|ID] PROMPT");
     static std::string model;
     static std::string adapter;
-    static std::string prompt;
+    static std::string expert = "auto";
+    static std::vector<std::string> words;
     static moin::GenerationOptions options;
     static ComputeOptions compute;
-    cmd->add_option("--model", model, "Hugging Face model folder")->required();
+    cmd->add_option("--model", model, "Hugging Face model folder");
     cmd->add_option("--adapter", adapter, "PEFT LoRA adapter folder");
-    cmd->add_option("PROMPT", prompt, "Text to continue")->required();
+    auto* expertOption =
+        cmd->add_option("--expert", expert,
+                        "With a workspace DIR: auto (routed), base, or an expert id")
+            ->capture_default_str();
+    cmd->add_option("ARGS", words, "[DIR] PROMPT: a workspace folder (without --model), then "
+                                   "the text to continue")
+        ->required()
+        ->expected(1, 2);
     cmd->add_option("--max-tokens", options.maxNewTokens, "New tokens at most")
         ->capture_default_str();
     cmd->add_option("--temperature", options.temperature, "0 for greedy decoding")
@@ -190,9 +201,26 @@ void addGenerate(CLI::App& app)
         ->capture_default_str();
     cmd->add_option("--seed", options.seed, "Sampler seed")->capture_default_str();
     addComputeOptions(cmd, compute);
-    cmd->callback([] {
+    cmd->callback([expertOption] {
         options.validate();
         applyCompute(compute);
+        if (words.size() == 2) {
+            if (!model.empty() || !adapter.empty())
+                throw moin::Error("give either --model FOLDER PROMPT or a workspace DIR PROMPT, "
+                                  "not both");
+            if (!moin::Workspace::exists(words[0]))
+                throw moin::Error("'" + words[0] + "' is not a workspace folder (hint: for a "
+                                  "model folder use --model; quote a prompt of several words)");
+            generateInWorkspace(words[0], words[1], expert, options, compute.device);
+            return;
+        }
+        if (model.empty())
+            throw moin::Error("give --model FOLDER (a Hugging Face model) or a workspace DIR "
+                              "before the PROMPT");
+        if (expertOption->count() > 0)
+            throw moin::Error("--expert needs a workspace DIR (moin generate DIR --expert ID "
+                              "PROMPT)");
+        const std::string& prompt = words[0];
         moin::ModelLoadOptions load;
         load.device = compute.device;
         moin::LanguageModel lm = moin::LanguageModel::load(model, load);
@@ -647,6 +675,7 @@ int main(int argc, char** argv)
     addPerplexity(app);
     addPretrain(app);
     addTrainingCommands(app);
+    addServingCommands(app);
     addVersion(app);
     try {
         app.parse(argc, argv);

@@ -14,6 +14,8 @@ packages=(
   libsentencepiece-dev sentencepiece
   # plots, storage, JSON, command line
   libqcustomplot-dev libsqlite3-dev sqlite3 libssl-dev nlohmann-json3-dev libcli11-dev
+  # the local HTTP API (`moin serve`)
+  libcpp-httplib-dev
   # headless GUI runs and screenshots
   xvfb xauth x11-apps imagemagick
   # fonts so screenshots and the headless app render real text
