@@ -1,5 +1,7 @@
 #include "moin/ui/mainwindow.h"
 
+#include "chatview.h"
+#include "clustermapview.h"
 #include "corpusview.h"
 #include "emptystateview.h"
 #include "moin/device.h"
@@ -7,6 +9,7 @@
 #include "moin/ui/workspacecontroller.h"
 #include "moin/version.h"
 #include "moin/workspace.h"
+#include "trainingview.h"
 #include "welcomepage.h"
 #include "workspaceoverview.h"
 
@@ -122,11 +125,53 @@ void MainWindow::buildWorkspacePages()
     m_views->addWidget(m_overview);
     m_corpus = new CorpusView;
     m_corpus->setObjectName("corpusView");
-    // An import writes to the activity log that the Overview shows.
-    connect(m_corpus, &CorpusView::corpusChanged, this, [this] {
+    auto* clusterMap = new ClusterMapView;
+    clusterMap->setObjectName("clusterMapView");
+    // An import writes to the activity log that the Overview shows, and changes what the map
+    // can show.
+    connect(m_corpus, &CorpusView::corpusChanged, this, [this, clusterMap] {
         if (Workspace* workspace = m_controller->workspace())
             m_overview->showWorkspace(*workspace);
+        clusterMap->refresh();
     });
+    connect(m_controller, &WorkspaceController::opened, clusterMap,
+            [this, clusterMap] { clusterMap->showWorkspace(*m_controller->workspace()); });
+    connect(m_controller, &WorkspaceController::closed, clusterMap, &ClusterMapView::clear);
+    connect(clusterMap, &ClusterMapView::corpusViewRequested, this,
+            [this] { showView(View::Corpus); });
+
+    auto* training = new TrainingView;
+    training->setObjectName("trainingView");
+    connect(m_controller, &WorkspaceController::opened, training,
+            [this, training] { training->showWorkspace(*m_controller->workspace()); });
+    connect(m_controller, &WorkspaceController::closed, training, &TrainingView::clear);
+    connect(training, &TrainingView::clusterMapRequested, this,
+            [this] { showView(View::ClusterMap); });
+
+    auto* chat = new ChatView;
+    chat->setObjectName("chatView");
+    connect(m_controller, &WorkspaceController::opened, chat,
+            [this, chat] { chat->showWorkspace(*m_controller->workspace()); });
+    connect(m_controller, &WorkspaceController::closed, chat, &ChatView::clear);
+    connect(chat, &ChatView::expertsViewRequested, this, [this] { showView(View::Experts); });
+    // Chat -> Cluster map: an answer's badge shows where its question went. The map reads its
+    // run when first shown, so the route waits for it when needed.
+    connect(chat, &ChatView::showExpertOnMap, this,
+            [this, clusterMap](int expert, const QString& query,
+                               const QList<QPair<int, float>>& candidates) {
+                showView(View::ClusterMap);
+                const auto show = [clusterMap, expert, query, candidates] {
+                    clusterMap->centreOnCluster(expert);
+                    clusterMap->showRoute(query, expert, candidates);
+                };
+                if (clusterMap->isLoading() || clusterMap->shownRun() == 0)
+                    connect(clusterMap, &ClusterMapView::loaded, this, show,
+                            Qt::SingleShotConnection);
+                else
+                    show();
+            });
+    // A run made active on the map changes who answers: the chat reloads its engine.
+    connect(clusterMap, &ClusterMapView::activeRunChanged, chat, &ChatView::refresh);
 
     QStyle* s = style();
     struct Entry {
@@ -137,21 +182,9 @@ void MainWindow::buildWorkspacePages()
     const Entry entries[] = {
         {tr("Overview"), QIcon(":/moin/icons/moin-studio.svg"), m_overview},
         {tr("Corpus"), s->standardIcon(QStyle::SP_FileDialogContentsView), m_corpus},
-        {tr("Cluster map"), s->standardIcon(QStyle::SP_DesktopIcon),
-         new EmptyStateView(s->standardIcon(QStyle::SP_DesktopIcon), tr("Cluster map"),
-                            tr("Every chunk on a 2-D map, coloured by its semantic group, with "
-                               "each group's keywords; chat queries appear where they land, "
-                               "linked to the expert that answers them."))},
-        {tr("Experts & training"), s->standardIcon(QStyle::SP_ComputerIcon),
-         new EmptyStateView(s->standardIcon(QStyle::SP_ComputerIcon), tr("Experts & training"),
-                            tr("One LoRA expert per group, trained on the frozen base model: "
-                               "the job queue, live loss curves, and each expert's perplexity "
-                               "against the base."))},
-        {tr("Chat"), s->standardIcon(QStyle::SP_MessageBoxQuestion),
-         new EmptyStateView(s->standardIcon(QStyle::SP_MessageBoxQuestion), tr("Chat"),
-                            tr("Ask a question: it is routed to the single nearest expert, which "
-                               "answers; every answer shows which expert gave it and how "
-                               "close it was."))},
+        {tr("Cluster map"), s->standardIcon(QStyle::SP_DesktopIcon), clusterMap},
+        {tr("Experts & training"), s->standardIcon(QStyle::SP_ComputerIcon), training},
+        {tr("Chat"), s->standardIcon(QStyle::SP_MessageBoxQuestion), chat},
     };
     for (const Entry& entry : entries) {
         auto* item = new QListWidgetItem(entry.icon, entry.name);
