@@ -165,8 +165,8 @@ TrainingForm::TrainingForm(qint64 runId, std::vector<ClusterChoice> clusters,
     setWindowTitle(tr("Train experts"));
 
     auto* intro = new QLabel(
-        tr("Each expert is a LoRA adapter trained on one cluster's chunks while the base model "
-           "stays frozen. Start from a preset; every field explains itself when you hover it."));
+        tr("Each expert is a LoRA adapter trained on one cluster while the base model stays "
+           "frozen. Start from a preset; hover any field to see what it does."));
     intro->setWordWrap(true);
 
     m_preset = new QComboBox;
@@ -308,7 +308,7 @@ QGroupBox* TrainingForm::buildAdapter()
     auto* grid = new QGridLayout(modules);
     grid->setContentsMargins(0, 0, 0, 0);
     grid->setHorizontalSpacing(10);
-    grid->setVerticalSpacing(2);
+    grid->setVerticalSpacing(6);
     const QString moduleTip =
         tr("The projections of every decoder layer that get an adapter: attention query, key, "
            "value and output (q, k, v, o) and the MLP's gate, up and down projections. More "

@@ -5,6 +5,7 @@
 #include "moin/workspace.h"
 #include "trainingform.h"
 
+#include <QAbstractButton>
 #include <QAction>
 #include <QCoreApplication>
 #include <QFileInfo>
@@ -19,7 +20,6 @@
 #include <QPainter>
 #include <QPainterPath>
 #include <QPushButton>
-#include <QSet>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QSpinBox>
@@ -41,9 +41,10 @@ namespace {
 constexpr int kPollIntervalMs = 1000;
 /// Curves drawn at once; more selected jobs are listed but not drawn.
 constexpr int kMaxCurves = 8;
-constexpr auto kHiddenColumnsKey = "training/table/hiddenColumns";
 /// Curves drawn while no row is selected.
 constexpr int kDefaultCurves = 5;
+/// Columns the user hid (header context menu).
+constexpr auto kHiddenColumnsKey = "training/table/hiddenColumns";
 enum Page { NoRunPage, NoJobsPage, ContentPage };
 
 /// `singular` or `plural` (both translated, with %L1 for the count) by `count`.
@@ -642,7 +643,6 @@ void TrainingView::onPolled(const TrainingSnapshot& snapshot)
     }
     if (!snapshot.error.isEmpty()) {
         showStatus(tr("Cannot read the training queue: %1").arg(snapshot.error), true);
-        qWarning("DEBUGPOLL %s", qPrintable(snapshot.error));
         m_status->setProperty("pollError", true);
         m_loaded = true;
         updatePage();
@@ -815,7 +815,10 @@ void TrainingView::act(QueueAction action, bool all)
         box->setObjectName("cancelAllBox");
         box->setDefaultButton(QMessageBox::No);
         box->setAttribute(Qt::WA_DeleteOnClose);
-        connect(box, &QMessageBox::accepted, this, run);
+        connect(box, &QMessageBox::buttonClicked, this, [box, run](QAbstractButton* button) {
+            if (box->standardButton(button) == QMessageBox::Yes)
+                run();
+        });
         box->open();
         return;
     }
