@@ -141,9 +141,10 @@ QList<QPair<int, float>> candidatesFrom(const std::string& json)
 
 double tokensPerSecond(const GenerationResult& generation)
 {
-    // The first token comes with the prompt's forward pass; the rest are decode steps.
-    const size_t n = generation.tokens.size();
-    return n > 1 && generation.decodeSeconds > 0 ? double(n - 1) / generation.decodeSeconds : 0;
+    // As `moin chat` and the HTTP API record it: tokens over the time from the first token on.
+    return generation.decodeSeconds > 0
+               ? double(generation.tokens.size()) / generation.decodeSeconds
+               : 0.0;
 }
 
 /// Two lines per conversation: the title, and its message count and last change, muted.
@@ -212,7 +213,7 @@ ChatInput::ChatInput(QWidget* parent) : QPlainTextEdit(parent)
     setObjectName("chatInput");
     setTabChangesFocus(true);
     setFont(scaledFont(font(), 1.08));
-    setPlaceholderText(tr("Ask a question…  (Enter sends, Shift+Enter starts a new line)"));
+    setPlaceholderText(tr("Ask a question…   Shift+Enter: new line"));
     setFrameShape(QFrame::NoFrame);
     setVerticalScrollBarPolicy(Qt::ScrollBarAsNeeded);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);

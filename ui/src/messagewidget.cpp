@@ -7,6 +7,7 @@
 #include <QLayout>
 #include <QLocale>
 #include <QMouseEvent>
+#include <QRegularExpression>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -467,7 +468,11 @@ void Bubble::setStreaming(bool streaming)
 
 void Bubble::updateLabel()
 {
+    // Runs of empty lines (frequent in a small model's text) shown as one: the bubble stays
+    // readable; text() keeps every line.
+    static const QRegularExpression blankLines(QStringLiteral("\n[ \t]*(\n[ \t]*){2,}"));
     QString shown = m_text;
+    shown.replace(blankLines, QStringLiteral("\n\n"));
     if (m_streaming)
         shown += m_text.isEmpty() ? QString(kCaret) : QStringLiteral(" ") + kCaret;
     m_label->setText(shown);
@@ -495,6 +500,14 @@ void Bubble::updateWidth()
     }
     const int width = m_fill ? widest : std::min(widest, std::max(m_naturalWidth + chrome, 48));
     setFixedWidth(width);
+    // Layouts with alignment do not ask a word-wrapped label for its height at a width: the
+    // bubble is told its height outright.
+    const int frame = frameWidth();
+    const int inner = width - 2 * kBubblePadX - 2 * frame;
+    int textHeight = m_label->heightForWidth(inner);
+    if (textHeight < 0)
+        textHeight = m_label->sizeHint().height();
+    setFixedHeight(textHeight + 2 * kBubblePadY + 2 * frame);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -105,8 +105,9 @@ struct ServedExpert {
 /// Thread-safe: any thread may submit.
 class ServingEngine {
 public:
-    /// Loads the base model and the router of the run. Throws moin::Error if the workspace has
-    /// no clustering run (the base alone can still be served: forced "base" requests work).
+    /// Loads the base model and, when the workspace has a clustering run, its router and
+    /// trained experts. Without a run only the base answers (route() throws). The expert list
+    /// is read here: open a new engine to serve experts trained later.
     static std::unique_ptr<ServingEngine> open(const std::string& workspaceDirectory,
                                                const ServingOptions& options = {});
     ~ServingEngine();
