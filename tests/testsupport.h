@@ -7,8 +7,10 @@
 #include <QDir>
 #include <QFile>
 #include <QString>
+#include <QStringList>
 
 #include <functional>
+#include <random>
 
 namespace testsupport {
 
@@ -47,6 +49,23 @@ inline void makeTinyBaseModel(const QString& dir)
     moin::LanguageModel model = moin::LanguageModel::random(config, 1);
     model.setTokenizer(tokenizer);
     model.save(dir.toStdString());
+}
+
+/// Three vocabularies far apart (compilers, scripture, Austen), for corpora whose clusters are
+/// known: topicText(t, i) is 40 words of topic t, different for each i.
+inline const char* const kTopics[3][8] = {
+    {"compiler", "parser", "register", "assembly", "linker", "bytecode", "kernel", "pointer"},
+    {"shepherd", "temple", "prophet", "psalm", "covenant", "pharaoh", "altar", "tribe"},
+    {"ballroom", "carriage", "bonnet", "marriage", "estate", "cousin", "parsonage", "suitor"},
+};
+
+inline QString topicText(int topic, int i)
+{
+    std::mt19937 rng(uint32_t(topic * 1000 + i));
+    QStringList words;
+    for (int w = 0; w < 40; ++w)
+        words << kTopics[topic][rng() % 8];
+    return words.join(' ');
 }
 
 /// The message of the moin::Error that `action` throws, or an empty string if it throws none.

@@ -36,20 +36,7 @@
 
 namespace {
 
-const char* const kTopics[3][8] = {
-    {"compiler", "parser", "register", "assembly", "linker", "bytecode", "kernel", "pointer"},
-    {"shepherd", "temple", "prophet", "psalm", "covenant", "pharaoh", "altar", "tribe"},
-    {"ballroom", "carriage", "bonnet", "marriage", "estate", "cousin", "parsonage", "suitor"},
-};
-
-QString topicText(int topic, int i)
-{
-    std::mt19937 rng(uint32_t(topic * 1000 + i));
-    QStringList words;
-    for (int w = 0; w < 40; ++w)
-        words << kTopics[topic][rng() % 8];
-    return words.join(' ');
-}
+using testsupport::topicText;
 
 /// A small spec that trains in seconds on the tiny base.
 moin::TrainingSpec tinySpec(int64_t runId, int cluster)
