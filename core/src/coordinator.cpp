@@ -238,8 +238,20 @@ private:
         posix_spawnattr_setpgroup(&attributes, 0);
         posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF
                                                   | POSIX_SPAWN_SETSIGMASK);
+        // torch's thread setting does not reach OpenBLAS's own pool (one thread per core by
+        // default), so the worker's environment caps it too: workers x threads <= cores.
+        std::vector<std::string> environment;
+        for (char** entry = environ; *entry; ++entry) {
+            if (std::strncmp(*entry, "OPENBLAS_NUM_THREADS=", 21) != 0)
+                environment.emplace_back(*entry);
+        }
+        environment.push_back("OPENBLAS_NUM_THREADS=" + std::to_string(m_threads));
+        std::vector<char*> envp;
+        for (std::string& entry : environment)
+            envp.push_back(entry.data());
+        envp.push_back(nullptr);
         pid_t pid = 0;
-        const int error = posix_spawnp(&pid, argv[0], &files, &attributes, argv.data(), environ);
+        const int error = posix_spawnp(&pid, argv[0], &files, &attributes, argv.data(), envp.data());
         posix_spawn_file_actions_destroy(&files);
         posix_spawnattr_destroy(&attributes);
         Transaction transaction(m_db);
