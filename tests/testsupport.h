@@ -1,11 +1,17 @@
 #pragma once
 // Small fixtures shared by several suites.
+#include "moin/clustering.h"
+#include "moin/corpus.h"
 #include "moin/error.h"
 #include "moin/model.h"
 #include "moin/tokenizer.h"
+#include "moin/training.h"
+#include "moin/workspace.h"
 
 #include <QDir>
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QString>
 #include <QStringList>
 
@@ -52,20 +58,104 @@ inline void makeTinyBaseModel(const QString& dir)
 }
 
 /// Three vocabularies far apart (compilers, scripture, Austen), for corpora whose clusters are
-/// known: topicText(t, i) is 40 words of topic t, different for each i.
+/// known: topicText(t, i) is `words` words of topic t, different for each i.
 inline const char* const kTopics[3][8] = {
     {"compiler", "parser", "register", "assembly", "linker", "bytecode", "kernel", "pointer"},
     {"shepherd", "temple", "prophet", "psalm", "covenant", "pharaoh", "altar", "tribe"},
     {"ballroom", "carriage", "bonnet", "marriage", "estate", "cousin", "parsonage", "suitor"},
 };
 
-inline QString topicText(int topic, int i)
+inline QString topicText(int topic, int i, int words = 40)
 {
     std::mt19937 rng(uint32_t(topic * 1000 + i));
-    QStringList words;
-    for (int w = 0; w < 40; ++w)
-        words << kTopics[topic][rng() % 8];
-    return words.join(' ');
+    QStringList list;
+    for (int w = 0; w < words; ++w)
+        list << kTopics[topic][rng() % 8];
+    return list.join(' ');
+}
+
+/// Writes a JSONL corpus of `perTopic` documents of each of the three topics to `path`.
+inline void writeTopicCorpus(const QString& path, int perTopic = 40)
+{
+    QFile corpus(path);
+    if (!corpus.open(QIODevice::WriteOnly))
+        throw moin::Error("cannot write the test corpus " + path.toStdString());
+    for (int i = 0; i < perTopic; ++i) {
+        for (int topic = 0; topic < 3; ++topic)
+            corpus.write(QJsonDocument(QJsonObject{{"text", topicText(topic, i)}})
+                             .toJson(QJsonDocument::Compact)
+                         + "\n");
+    }
+}
+
+/// A workspace on the tiny base with the three-topic corpus imported and clustered (k = 3,
+/// PCA layout): what the training, serving and chat suites train their experts on.
+struct TopicWorkspace {
+    QString baseModel;
+    QString directory;
+    int64_t runId = 0;
+};
+
+/// The tiny base's context is 64 positions; its Llama uses RoPE (no position weights), so the
+/// same weights serve a longer context when config.json says so.
+inline void setBaseContext(const QString& baseDir, int positions)
+{
+    QFile file(baseDir + "/config.json");
+    if (!file.open(QIODevice::ReadOnly))
+        throw moin::Error("cannot read " + file.fileName().toStdString());
+    QJsonObject config = QJsonDocument::fromJson(file.readAll()).object();
+    file.close();
+    if (!config.contains("max_position_embeddings"))
+        throw moin::Error("the tiny base's config.json has no max_position_embeddings");
+    config["max_position_embeddings"] = positions;
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        throw moin::Error("cannot write " + file.fileName().toStdString());
+    file.write(QJsonDocument(config).toJson());
+}
+
+/// `contextPositions` > 0 widens the base's context first (see setBaseContext).
+inline TopicWorkspace makeTopicWorkspace(const QString& parent, int contextPositions = 0)
+{
+    TopicWorkspace result;
+    result.baseModel = parent + "/base";
+    makeTinyBaseModel(result.baseModel);
+    if (contextPositions > 0)
+        setBaseContext(result.baseModel, contextPositions);
+    moin::WorkspaceOptions options;
+    options.baseModel = result.baseModel.toStdString();
+    result.directory = parent + "/ws";
+    moin::Workspace workspace = moin::Workspace::create(result.directory.toStdString(), options);
+    const QString corpus = parent + "/topics.jsonl";
+    writeTopicCorpus(corpus);
+    moin::ImportOptions import;
+    import.chunkTokens = 512;
+    moin::importCorpus(workspace, {corpus.toStdString()}, import);
+    moin::ClusterRunOptions cluster;
+    cluster.kmeans.k = 3;
+    cluster.layout.method = "pca";
+    result.runId = moin::runClustering(workspace, cluster);
+    return result;
+}
+
+/// A small expert spec that trains in seconds on the tiny base (8 steps of 2 x 32 tokens).
+inline moin::TrainingSpec tinyTrainingSpec(int64_t runId, int cluster)
+{
+    moin::TrainingSpec spec = moin::TrainingSpec::preset("quick");
+    spec.runId = runId;
+    spec.cluster = cluster;
+    spec.lora.rank = 4;
+    spec.lora.alpha = 8;
+    spec.lora.targetModules = {"q_proj", "v_proj", "down_proj"};
+    spec.learningRate = 1e-2;
+    spec.minLearningRate = 1e-3;
+    spec.warmupSteps = 2;
+    spec.batchSize = 2;
+    spec.sequenceLength = 32;
+    spec.steps = 8;
+    spec.evalEvery = 4;
+    spec.checkpointEvery = 4;
+    spec.device = "cpu";
+    return spec;
 }
 
 /// The message of the moin::Error that `action` throws, or an empty string if it throws none.

@@ -36,41 +36,8 @@
 
 namespace {
 
-const char* const kTopics[3][8] = {
-    {"compiler", "parser", "register", "assembly", "linker", "bytecode", "kernel", "pointer"},
-    {"shepherd", "temple", "prophet", "psalm", "covenant", "pharaoh", "altar", "tribe"},
-    {"ballroom", "carriage", "bonnet", "marriage", "estate", "cousin", "parsonage", "suitor"},
-};
-
-QString topicText(int topic, int i, int words = 40)
-{
-    std::mt19937 rng(uint32_t(topic * 1000 + i));
-    QStringList list;
-    for (int w = 0; w < words; ++w)
-        list << kTopics[topic][rng() % 8];
-    return list.join(' ');
-}
-
-// The same small spec as the training suite: trains in seconds on the tiny base.
-moin::TrainingSpec tinySpec(int64_t runId, int cluster)
-{
-    moin::TrainingSpec spec = moin::TrainingSpec::preset("quick");
-    spec.runId = runId;
-    spec.cluster = cluster;
-    spec.lora.rank = 4;
-    spec.lora.alpha = 8;
-    spec.lora.targetModules = {"q_proj", "v_proj", "down_proj"};
-    spec.learningRate = 1e-2;
-    spec.minLearningRate = 1e-3;
-    spec.warmupSteps = 2;
-    spec.batchSize = 2;
-    spec.sequenceLength = 32;
-    spec.steps = 8;
-    spec.evalEvery = 4;
-    spec.checkpointEvery = 4;
-    spec.device = "cpu";
-    return spec;
-}
+using testsupport::tinyTrainingSpec;
+using testsupport::topicText;
 
 struct Http {
     int status = 0;
@@ -299,34 +266,18 @@ private:
 void TestApi::initTestCase()
 {
     QVERIFY(m_tmp.isValid());
-    m_base = m_tmp.filePath("base");
-    testsupport::makeTinyBaseModel(m_base);
-    moin::WorkspaceOptions options;
-    options.baseModel = m_base.toStdString();
-    m_dir = m_tmp.filePath("ws");
-    m_workspace = moin::Workspace::create(m_dir.toStdString(), options);
-    QFile corpus(m_tmp.filePath("topics.jsonl"));
-    QVERIFY(corpus.open(QIODevice::WriteOnly));
-    for (int i = 0; i < 40; ++i) {
-        for (int topic = 0; topic < 3; ++topic)
-            corpus.write(QJsonDocument(QJsonObject {{"text", topicText(topic, i)}})
-                             .toJson(QJsonDocument::Compact)
-                + "\n");
-    }
-    corpus.close();
-    moin::ImportOptions import;
-    import.chunkTokens = 512;
-    moin::importCorpus(*m_workspace, {corpus.fileName().toStdString()}, import);
-    moin::ClusterRunOptions cluster;
-    cluster.kmeans.k = 3;
-    cluster.layout.method = "pca";
-    m_run = moin::runClustering(*m_workspace, cluster);
+    const testsupport::TopicWorkspace topics = testsupport::makeTopicWorkspace(m_tmp.path());
+    m_base = topics.baseModel;
+    m_dir = topics.directory;
+    m_workspace = moin::Workspace::open(m_dir.toStdString());
+    m_run = topics.runId;
     QVERIFY(m_run > 0);
 
     // Experts 0 and 1 are trained; cluster 2 has none (its queries fall back to the base).
     {
         moin::TrainingQueue queue(*m_workspace);
-        const std::vector<int64_t> jobs = queue.enqueue({tinySpec(m_run, 0), tinySpec(m_run, 1)});
+        const std::vector<int64_t> jobs =
+            queue.enqueue({tinyTrainingSpec(m_run, 0), tinyTrainingSpec(m_run, 1)});
         moin::CoordinatorOptions coordinator;
         coordinator.workerExecutable = MOIN_CLI_PATH;
         coordinator.workers = 2;

@@ -49,39 +49,15 @@ namespace {
 
 constexpr int kAnswerTimeoutMs = 120000;
 
-const char* const kTopics[3][8] = {
-    {"compiler", "parser", "register", "assembly", "linker", "bytecode", "kernel", "pointer"},
-    {"shepherd", "temple", "prophet", "psalm", "covenant", "pharaoh", "altar", "tribe"},
-    {"ballroom", "carriage", "bonnet", "marriage", "estate", "cousin", "parsonage", "suitor"},
-};
+using testsupport::topicText;
 
-QString topicText(int topic, int i, int words = 40)
-{
-    std::mt19937 rng(uint32_t(topic * 1000 + i));
-    QStringList out;
-    for (int w = 0; w < words; ++w)
-        out << kTopics[topic][rng() % 8];
-    return out.join(' ');
-}
-
-/// A small spec that trains in seconds on the tiny base (as tst_training's).
+/// The shared tiny spec, shortened: six steps train two experts in seconds.
 moin::TrainingSpec tinySpec(int64_t runId, int cluster)
 {
-    moin::TrainingSpec spec = moin::TrainingSpec::preset("quick");
-    spec.runId = runId;
-    spec.cluster = cluster;
-    spec.lora.rank = 4;
-    spec.lora.alpha = 8;
-    spec.lora.targetModules = {"q_proj", "v_proj", "down_proj"};
-    spec.learningRate = 1e-2;
-    spec.minLearningRate = 1e-3;
-    spec.warmupSteps = 2;
-    spec.batchSize = 2;
-    spec.sequenceLength = 32;
+    moin::TrainingSpec spec = testsupport::tinyTrainingSpec(runId, cluster);
     spec.steps = 6;
     spec.evalEvery = 3;
     spec.checkpointEvery = 3;
-    spec.device = "cpu";
     return spec;
 }
 
@@ -90,32 +66,6 @@ void saveScreenshot(QWidget& widget, const QString& name)
     const QString dir = QStringLiteral(MOIN_BINARY_DIR) + "/screenshots";
     QDir().mkpath(dir);
     QVERIFY(widget.grab().save(dir + "/" + name + ".png"));
-}
-
-/// The tiny base's context is 64 positions; its Llama uses RoPE (no position weights), so the
-/// same weights serve a longer context: long enough to stop an answer halfway.
-void widenContext(const QString& baseDir, int positions)
-{
-    QFile file(baseDir + "/config.json");
-    QVERIFY(file.open(QIODevice::ReadOnly));
-    QJsonObject config = QJsonDocument::fromJson(file.readAll()).object();
-    file.close();
-    QVERIFY(config.contains("max_position_embeddings"));
-    config["max_position_embeddings"] = positions;
-    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    file.write(QJsonDocument(config).toJson());
-}
-
-void writeCorpus(const QString& path)
-{
-    QFile corpus(path);
-    QVERIFY(corpus.open(QIODevice::WriteOnly));
-    for (int i = 0; i < 40; ++i) {
-        for (int topic = 0; topic < 3; ++topic)
-            corpus.write(QJsonDocument(QJsonObject{{"text", topicText(topic, i)}})
-                             .toJson(QJsonDocument::Compact)
-                         + "\n");
-    }
 }
 
 /// Types `text` into the view's question box and clicks `button`.
@@ -171,25 +121,14 @@ void TestChatView::initTestCase()
     QSettings::setDefaultFormat(QSettings::IniFormat);
     QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
     QVERIFY(m_tmp.isValid());
-    m_base = m_tmp.filePath("base");
-    testsupport::makeTinyBaseModel(m_base);
-    widenContext(m_base, 1024);
-
-    moin::WorkspaceOptions options;
-    options.baseModel = m_base.toStdString();
-    m_dir = m_tmp.filePath("ws");
+    const testsupport::TopicWorkspace topics =
+        testsupport::makeTopicWorkspace(m_tmp.path(), /*contextPositions=*/1024);
+    m_base = topics.baseModel;
+    m_dir = topics.directory;
+    m_run = topics.runId;
+    QVERIFY(m_run > 0);
     {
-        moin::Workspace workspace = moin::Workspace::create(m_dir.toStdString(), options);
-        writeCorpus(m_tmp.filePath("topics.jsonl"));
-        moin::ImportOptions import;
-        import.chunkTokens = 512;
-        moin::importCorpus(workspace, {m_tmp.filePath("topics.jsonl").toStdString()}, import);
-        moin::ClusterRunOptions cluster;
-        cluster.kmeans.k = 3;
-        cluster.layout.method = "pca";
-        m_run = moin::runClustering(workspace, cluster);
-        QVERIFY(m_run > 0);
-
+        moin::Workspace workspace = moin::Workspace::open(m_dir.toStdString());
         // Two of the three clusters get an expert: the third's questions go to the base.
         moin::TrainingQueue queue(workspace);
         queue.enqueue({tinySpec(m_run, 0), tinySpec(m_run, 1)});

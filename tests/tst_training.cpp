@@ -38,25 +38,13 @@ namespace {
 
 using testsupport::topicText;
 
-/// A small spec that trains in seconds on the tiny base.
+/// The shared tiny spec with dropout (resumption must repeat its draws) and a checkpoint every
+/// second step (more places to be killed and resume from).
 moin::TrainingSpec tinySpec(int64_t runId, int cluster)
 {
-    moin::TrainingSpec spec = moin::TrainingSpec::preset("quick");
-    spec.runId = runId;
-    spec.cluster = cluster;
-    spec.lora.rank = 4;
-    spec.lora.alpha = 8;
-    spec.lora.dropout = 0.1; // exercised: resumption must repeat its draws
-    spec.lora.targetModules = {"q_proj", "v_proj", "down_proj"};
-    spec.learningRate = 1e-2;
-    spec.minLearningRate = 1e-3;
-    spec.warmupSteps = 2;
-    spec.batchSize = 2;
-    spec.sequenceLength = 32;
-    spec.steps = 8;
-    spec.evalEvery = 4;
+    moin::TrainingSpec spec = testsupport::tinyTrainingSpec(runId, cluster);
+    spec.lora.dropout = 0.1;
     spec.checkpointEvery = 2;
-    spec.device = "cpu";
     return spec;
 }
 
@@ -135,28 +123,11 @@ private:
 void TestTraining::initTestCase()
 {
     QVERIFY(m_tmp.isValid());
-    m_base = m_tmp.filePath("base");
-    testsupport::makeTinyBaseModel(m_base);
-    moin::WorkspaceOptions options;
-    options.baseModel = m_base.toStdString();
-    m_dir = m_tmp.filePath("ws");
-    m_workspace = moin::Workspace::create(m_dir.toStdString(), options);
-    QFile corpus(m_tmp.filePath("topics.jsonl"));
-    QVERIFY(corpus.open(QIODevice::WriteOnly));
-    for (int i = 0; i < 40; ++i) {
-        for (int topic = 0; topic < 3; ++topic)
-            corpus.write(QJsonDocument(QJsonObject{{"text", topicText(topic, i)}})
-                             .toJson(QJsonDocument::Compact)
-                         + "\n");
-    }
-    corpus.close();
-    moin::ImportOptions import;
-    import.chunkTokens = 512;
-    moin::importCorpus(*m_workspace, {corpus.fileName().toStdString()}, import);
-    moin::ClusterRunOptions cluster;
-    cluster.kmeans.k = 3;
-    cluster.layout.method = "pca";
-    m_run = moin::runClustering(*m_workspace, cluster);
+    const testsupport::TopicWorkspace topics = testsupport::makeTopicWorkspace(m_tmp.path());
+    m_base = topics.baseModel;
+    m_dir = topics.directory;
+    m_workspace = moin::Workspace::open(m_dir.toStdString());
+    m_run = topics.runId;
     QVERIFY(m_run > 0);
 }
 
