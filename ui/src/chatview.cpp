@@ -1,4 +1,5 @@
 #include "chatview.h"
+#include "widgetstyle.h"
 
 #include "chatengine.h"
 #include "chatsettingspanel.h"
@@ -57,30 +58,6 @@ constexpr int kIdRole = Qt::UserRole;
 constexpr const char* kStoreDefaultTitle = "New conversation";
 
 QString fromStd(const std::string& text) { return QString::fromStdString(text); }
-
-QFont scaledFont(const QFont& base, qreal factor, bool bold = false)
-{
-    QFont font = base;
-    font.setPointSizeF(font.pointSizeF() * factor);
-    font.setBold(bold);
-    return font;
-}
-
-QColor mix(const QColor& a, const QColor& b, int percentA)
-{
-    const auto m = [percentA](int x, int y) { return (x * percentA + y * (100 - percentA)) / 100; };
-    return QColor(m(a.red(), b.red()), m(a.green(), b.green()), m(a.blue(), b.blue()));
-}
-
-QLabel* mutedLabel(const QString& text = {})
-{
-    auto* label = new QLabel(text);
-    QPalette palette = label->palette();
-    palette.setColor(QPalette::WindowText, mix(palette.color(QPalette::WindowText),
-                                               palette.color(QPalette::Window), 58));
-    label->setPalette(palette);
-    return label;
-}
 
 /// A title from a question: its first words, at most kTitleChars characters.
 QString titleFrom(const QString& question)
@@ -180,7 +157,7 @@ public:
                           Qt::AlignLeft | Qt::AlignVCenter,
                           titleMetrics.elidedText(title, Qt::ElideRight, area.width()));
         painter->setFont(subtitleFont);
-        painter->setPen(mix(ink, paper, 62));
+        painter->setPen(mixColours(ink, paper, 62));
         const QString subtitle = index.data(kSubtitleRole).toString();
         painter->drawText(QRect(area.left(), area.top() + titleMetrics.height() + 2,
                                 area.width(), subtitleMetrics.height()),
@@ -872,8 +849,7 @@ void ChatView::setStatus(const QString& text, bool error)
     QPalette palette = m_status->palette();
     palette.setColor(QPalette::WindowText,
                      error ? QColor(0xcf, 0x22, 0x2e)
-                           : mix(this->palette().color(QPalette::WindowText),
-                                 this->palette().color(QPalette::Window), 58));
+                           : mutedColour(this));
     m_status->setPalette(palette);
 }
 

@@ -1,4 +1,5 @@
 #include "clustermapview.h"
+#include "widgetstyle.h"
 
 #include "clusterrundialog.h"
 #include "moin/corpus.h"
@@ -74,28 +75,6 @@ QColor towardWhite(const QColor& colour, double amount)
 {
     const auto mix = [amount](int c) { return int(std::lround(c + (255 - c) * amount)); };
     return QColor(mix(colour.red()), mix(colour.green()), mix(colour.blue()));
-}
-
-QLabel* mutedLabel(const QString& text = {})
-{
-    auto* label = new QLabel(text);
-    QPalette palette = label->palette();
-    const QColor ink = palette.color(QPalette::WindowText);
-    const QColor paper = palette.color(QPalette::Window);
-    const auto mix = [](int a, int b) { return (a * 60 + b * 40) / 100; };
-    palette.setColor(QPalette::WindowText, QColor(mix(ink.red(), paper.red()),
-                                                  mix(ink.green(), paper.green()),
-                                                  mix(ink.blue(), paper.blue())));
-    label->setPalette(palette);
-    return label;
-}
-
-QFont scaledFont(const QFont& base, qreal factor, QFont::Weight weight)
-{
-    QFont font = base;
-    font.setPointSizeF(font.pointSizeF() * factor);
-    font.setWeight(weight);
-    return font;
 }
 
 /// A filled disc of `diameter` pixels, antialiased, optionally with a rim; drawn by the point

@@ -1,4 +1,5 @@
 #include "clusterrundialog.h"
+#include "widgetstyle.h"
 
 #include "moin/workspace.h"
 
@@ -43,20 +44,6 @@ constexpr auto kLayoutKey = "clustering/run/layout";
 constexpr auto kSeedKey = "clustering/run/seed";
 constexpr auto kActivateKey = "clustering/run/activate";
 constexpr int kPollMs = 100;
-
-QLabel* mutedLabel(const QString& text)
-{
-    auto* label = new QLabel(text);
-    QPalette palette = label->palette();
-    const QColor ink = palette.color(QPalette::WindowText);
-    const QColor paper = palette.color(QPalette::Window);
-    const auto mix = [](int a, int b) { return (a * 60 + b * 40) / 100; };
-    palette.setColor(QPalette::WindowText, QColor(mix(ink.red(), paper.red()),
-                                                  mix(ink.green(), paper.green()),
-                                                  mix(ink.blue(), paper.blue())));
-    label->setPalette(palette);
-    return label;
-}
 
 QString elapsedText(qint64 ms)
 {

@@ -1,4 +1,5 @@
 #include "corpusview.h"
+#include "widgetstyle.h"
 
 #include "importdialog.h"
 #include "moin/workspace.h"
@@ -70,21 +71,6 @@ QString counted(qint64 count, const QString& singular, const QString& plural)
     return (count == 1 ? singular : plural).arg(count);
 }
 
-/// Secondary text: between the text and the background colour, still easy to read.
-QLabel* mutedLabel(const QString& text = {})
-{
-    auto* label = new QLabel(text);
-    QPalette palette = label->palette();
-    const QColor ink = palette.color(QPalette::WindowText);
-    const QColor paper = palette.color(QPalette::Window);
-    const auto mix = [](int a, int b) { return (a * 60 + b * 40) / 100; };
-    palette.setColor(QPalette::WindowText, QColor(mix(ink.red(), paper.red()),
-                                                  mix(ink.green(), paper.green()),
-                                                  mix(ink.blue(), paper.blue())));
-    label->setPalette(palette);
-    return label;
-}
-
 /// A label that never widens its window: long text is cut, not wrapped or grown into.
 QLabel* elidingLabel()
 {
@@ -94,13 +80,6 @@ QLabel* elidingLabel()
     return label;
 }
 
-QFont scaledFont(const QFont& base, qreal factor, bool bold)
-{
-    QFont font = base;
-    font.setPointSizeF(font.pointSizeF() * factor);
-    font.setBold(bold);
-    return font;
-}
 } // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -481,22 +460,7 @@ QWidget* CorpusView::buildHeader()
     auto* cardRow = new QHBoxLayout;
     cardRow->setSpacing(10);
     for (const Card& card : cards) {
-        auto* frame = new QFrame;
-        frame->setFrameShape(QFrame::StyledPanel);
-        frame->setToolTip(card.tip);
-        frame->setAutoFillBackground(true);
-        QPalette palette = frame->palette();
-        palette.setColor(QPalette::Window, palette.color(QPalette::Base));
-        frame->setPalette(palette);
-        *card.value = new QLabel(QStringLiteral("0"));
-        (*card.value)->setObjectName(card.objectName);
-        (*card.value)->setFont(scaledFont((*card.value)->font(), 1.5, true));
-        auto* caption = mutedLabel(card.caption);
-        auto* cardLayout = new QVBoxLayout(frame);
-        cardLayout->setContentsMargins(12, 8, 12, 8);
-        cardLayout->setSpacing(0);
-        cardLayout->addWidget(*card.value);
-        cardLayout->addWidget(caption);
+        QFrame* frame = statCard(card.value, card.objectName, card.caption, card.tip, 8);
         cardRow->addWidget(frame, 1);
     }
 

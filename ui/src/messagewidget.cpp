@@ -1,4 +1,5 @@
 #include "messagewidget.h"
+#include "widgetstyle.h"
 
 #include <QFontMetrics>
 #include <QHBoxLayout>
@@ -24,35 +25,6 @@ constexpr double kBubbleShare = 0.78;
 constexpr QChar kCaret(0x258D); // ▍
 
 QString colourName(QRgb rgb) { return QColor::fromRgb(rgb).name(); }
-
-QFont scaledFont(const QFont& base, qreal factor, bool bold = false)
-{
-    QFont font = base;
-    font.setPointSizeF(font.pointSizeF() * factor);
-    font.setBold(bold);
-    return font;
-}
-
-/// Secondary text: between the text and the background colour, still easy to read.
-QColor mutedColour(const QWidget* widget)
-{
-    const QColor ink = widget->palette().color(QPalette::WindowText);
-    const QColor paper = widget->palette().color(QPalette::Window);
-    return QColor((ink.red() * 58 + paper.red() * 42) / 100,
-                  (ink.green() * 58 + paper.green() * 42) / 100,
-                  (ink.blue() * 58 + paper.blue() * 42) / 100);
-}
-
-QLabel* mutedLabel(const QString& text, qreal scale = 1.0)
-{
-    auto* label = new QLabel(text);
-    QPalette palette = label->palette();
-    palette.setColor(QPalette::WindowText, mutedColour(label));
-    label->setPalette(palette);
-    if (scale != 1.0)
-        label->setFont(scaledFont(label->font(), scale));
-    return label;
-}
 
 /// Lays its items out left to right and wraps them onto new lines (Qt's flow layout example,
 /// reduced): chips of a badge in a narrow comparison column.

@@ -1,4 +1,5 @@
 #include "trainingform.h"
+#include "widgetstyle.h"
 
 #include "moin/device.h"
 
@@ -54,19 +55,6 @@ std::string comparable(TrainingSpec spec)
     spec.device = "auto";
     spec.seed = 1;
     return spec.toJson();
-}
-
-QLabel* mutedLabel(const QString& text = {})
-{
-    auto* label = new QLabel(text);
-    QPalette palette = label->palette();
-    const QColor ink = palette.color(QPalette::WindowText);
-    const QColor paper = palette.color(QPalette::Window);
-    palette.setColor(QPalette::WindowText, QColor((ink.red() * 60 + paper.red() * 40) / 100,
-                                                  (ink.green() * 60 + paper.green() * 40) / 100,
-                                                  (ink.blue() * 60 + paper.blue() * 40) / 100));
-    label->setPalette(palette);
-    return label;
 }
 
 /// Adds "label: field" to `form`, with the same tooltip on both.

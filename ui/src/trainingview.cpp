@@ -1,4 +1,5 @@
 #include "trainingview.h"
+#include "widgetstyle.h"
 
 #include "jobtablemodel.h"
 #include "losscurvepanel.h"
@@ -69,27 +70,6 @@ QString compactNumber(double value)
     }
     const int decimals = std::abs(value) < 10 ? 2 : std::abs(value) < 100 ? 1 : 0;
     return locale.toString(value, 'f', decimals) + QLatin1String(units[unit]);
-}
-
-QLabel* mutedLabel(const QString& text = {})
-{
-    auto* label = new QLabel(text);
-    QPalette palette = label->palette();
-    const QColor ink = palette.color(QPalette::WindowText);
-    const QColor paper = palette.color(QPalette::Window);
-    palette.setColor(QPalette::WindowText, QColor((ink.red() * 60 + paper.red() * 40) / 100,
-                                                  (ink.green() * 60 + paper.green() * 40) / 100,
-                                                  (ink.blue() * 60 + paper.blue() * 40) / 100));
-    label->setPalette(palette);
-    return label;
-}
-
-QFont scaledFont(const QFont& base, qreal factor, bool bold)
-{
-    QFont font = base;
-    font.setPointSizeF(font.pointSizeF() * factor);
-    font.setBold(bold);
-    return font;
 }
 
 enum class Illustration { Clusters, Curves };
@@ -436,21 +416,7 @@ QWidget* TrainingView::buildContent()
     auto* cardRow = new QHBoxLayout;
     cardRow->setSpacing(10);
     for (const Card& card : cards) {
-        auto* frame = new QFrame;
-        frame->setFrameShape(QFrame::StyledPanel);
-        frame->setToolTip(card.tip);
-        frame->setAutoFillBackground(true);
-        QPalette palette = frame->palette();
-        palette.setColor(QPalette::Window, palette.color(QPalette::Base));
-        frame->setPalette(palette);
-        *card.value = new QLabel(QStringLiteral("0"));
-        (*card.value)->setObjectName(card.objectName);
-        (*card.value)->setFont(scaledFont((*card.value)->font(), 1.5, true));
-        auto* cardLayout = new QVBoxLayout(frame);
-        cardLayout->setContentsMargins(12, 6, 12, 6);
-        cardLayout->setSpacing(0);
-        cardLayout->addWidget(*card.value);
-        cardLayout->addWidget(mutedLabel(card.caption));
+        QFrame* frame = statCard(card.value, card.objectName, card.caption, card.tip, 6);
         cardRow->addWidget(frame, 1);
     }
 
