@@ -2,6 +2,7 @@
 
 #include "jobtablemodel.h"
 #include "losscurvepanel.h"
+#include "moin/ui/appsettings.h"
 #include "moin/workspace.h"
 #include "trainingform.h"
 
@@ -1033,6 +1034,7 @@ bool TrainingView::startTraining()
     }
     CoordinatorOptions options;
     options.workerExecutable = executable.toStdString();
+    AppSettings::applyTo(options); // device and threads per worker from Settings
     options.workers = workers();
     options.exitWhenIdle = true;
     m_cancel.reset();
