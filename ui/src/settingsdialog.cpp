@@ -147,9 +147,10 @@ SettingsDialog::SettingsDialog(QWidget* parent) : QDialog(parent)
     int captionWidth = 0;
     for (QLabel* caption : captions)
         captionWidth = std::max(captionWidth, caption->sizeHint().width());
-    for (QLabel* caption : captions)
+    for (QLabel* caption : captions) {
         caption->setMinimumWidth(captionWidth);
         caption->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    }
 
     layout->addStretch(1);
     m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel
