@@ -412,7 +412,7 @@
     </message>
     <message>
         <source>Experts &amp; training</source>
-        <translation>Experten &amp; Training</translation>
+        <translation>Experten &amp;&amp; Training</translation>
     </message>
     <message>
         <source>No expert is trained yet, so the base model answers every question (the badge still shows where each one would go). Train experts in Experts &amp; training.</source>
@@ -626,7 +626,7 @@
     </message>
     <message>
         <source>The corpus is not clustered yet</source>
-        <translation>Der Korpus ist noch nicht geclustert</translation>
+        <translation>Das Korpus ist noch nicht geclustert</translation>
     </message>
     <message>
         <source>Cannot show the map</source>
@@ -706,7 +706,7 @@
     </message>
     <message>
         <source>The corpus has %L1 chunks. A clustering run embeds them, groups them into k clusters (one per expert), names each cluster by its keywords and lays every chunk out on this map.</source>
-        <translation>Der Korpus hat %L1 Abschnitte. Ein Clustering-Lauf bettet sie ein, gruppiert sie in k Cluster (einen pro Experte), benennt jeden Cluster nach seinen Schlüsselwörtern und legt jeden Abschnitt auf dieser Karte aus.</translation>
+        <translation>Das Korpus hat %L1 Abschnitte. Ein Clustering-Lauf bettet sie ein, gruppiert sie in k Cluster (einen pro Experte), benennt jeden Cluster nach seinen Schlüsselwörtern und legt jeden Abschnitt auf dieser Karte aus.</translation>
     </message>
     <message>
         <source>%L1 chunks · %L2 clusters · %3</source>
@@ -889,7 +889,7 @@
     </message>
     <message>
         <source>How many clusters, and so experts (2 to the number of chunks). The MoIN paper uses 5,000 for a large corpus.</source>
-        <translation>Wie viele Cluster und damit Experten (2 bis zur Anzahl der Abschnitte). Das MoIN-Paper verwendet 5.000 für einen großen Korpus.</translation>
+        <translation>Wie viele Cluster und damit Experten (2 bis zur Anzahl der Abschnitte). Das MoIN-Paper verwendet 5.000 für ein großes Korpus.</translation>
     </message>
     <message>
         <source>Balanced sizes</source>
@@ -949,11 +949,11 @@
     </message>
     <message>
         <source>The corpus needs at least two chunks to be clustered; import documents in the Corpus view first.</source>
-        <translation>Der Korpus braucht mindestens zwei Abschnitte, um geclustert zu werden; importieren Sie zuerst Dokumente in der Korpus-Ansicht.</translation>
+        <translation>Das Korpus braucht mindestens zwei Abschnitte, um geclustert zu werden; importieren Sie zuerst Dokumente in der Korpus-Ansicht.</translation>
     </message>
     <message>
         <source>k is %1 but the corpus has only %2 chunks</source>
-        <translation>k ist %1, aber der Korpus hat nur %2 Abschnitte</translation>
+        <translation>k ist %1, aber das Korpus hat nur %2 Abschnitte</translation>
     </message>
     <message>
         <source>Cannot run with these settings: %1.</source>
@@ -1179,11 +1179,11 @@
     </message>
     <message>
         <source>Cannot read the corpus of this workspace: %1</source>
-        <translation>Der Korpus dieses Arbeitsbereichs kann nicht gelesen werden: %1</translation>
+        <translation>Das Korpus dieses Arbeitsbereichs kann nicht gelesen werden: %1</translation>
     </message>
     <message>
         <source>Import files into the corpus</source>
-        <translation>Dateien in den Korpus importieren</translation>
+        <translation>Dateien in das Korpus importieren</translation>
     </message>
     <message>
         <source>Corpus files (*.jsonl *.txt *.md);;JSON Lines (*.jsonl);;Text (*.txt *.md)</source>
@@ -1191,7 +1191,7 @@
     </message>
     <message>
         <source>Import a folder into the corpus</source>
-        <translation>Einen Ordner in den Korpus importieren</translation>
+        <translation>Einen Ordner in das Korpus importieren</translation>
     </message>
     <message>
         <source>Cannot import with these options: %1.</source>
@@ -1360,11 +1360,11 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
     </message>
     <message>
         <source>Import into the corpus</source>
-        <translation>In den Korpus importieren</translation>
+        <translation>In das Korpus importieren</translation>
     </message>
     <message>
         <source>Each document is cut into chunks of tokens of the workspace&apos;s tokenizer; a file imported before is skipped, and chunks whose exact text the corpus already has are dropped.</source>
-        <translation>Jedes Dokument wird in Abschnitte aus Tokens des Tokenizers des Arbeitsbereichs zerlegt; eine bereits importierte Datei wird übersprungen, und Abschnitte, deren genauen Text der Korpus schon enthält, werden verworfen.</translation>
+        <translation>Jedes Dokument wird in Abschnitte aus Tokens des Tokenizers des Arbeitsbereichs zerlegt; eine bereits importierte Datei wird übersprungen, und Abschnitte, deren genauen Text das Korpus schon enthält, werden verworfen.</translation>
     </message>
     <message>
         <source>The field of each JSON object (one object per line of a .jsonl file) that holds the document&apos;s text. Lines without it are skipped and listed in the report. Not used for .txt and .md files.</source>
@@ -1579,7 +1579,7 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
     </message>
     <message>
         <source>Held-out</source>
-        <translation>Validierung</translation>
+        <translation>Val.-Loss</translation>
     </message>
     <message>
         <source>Base ppl</source>
@@ -2808,7 +2808,7 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
     </message>
     <message>
         <source>Split a corpus into semantic groups, train one LoRA expert per group on a frozen base model, and answer each query with the expert nearest to it.</source>
-        <translation>Einen Korpus in semantische Gruppen aufteilen, pro Gruppe einen LoRA-Experten auf einem eingefrorenen Basismodell trainieren und jede Anfrage mit dem Experten beantworten, der ihr am nächsten liegt.</translation>
+        <translation>Ein Korpus in semantische Gruppen aufteilen, pro Gruppe einen LoRA-Experten auf einem eingefrorenen Basismodell trainieren und jede Anfrage mit dem Experten beantworten, der ihr am nächsten liegt.</translation>
     </message>
     <message>
         <source>New workspace…</source>
