@@ -17,6 +17,7 @@
 #include <QLabel>
 #include <QLocale>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QProcess>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -284,6 +285,24 @@ void TestSettings::mainWindowOpensAndAppliesSettings()
     for (QLabel* label : window.statusBar()->findChildren<QLabel*>())
         deviceShown = deviceShown || label->text() == "Device: CPU";
     QVERIFY(deviceShown);
+    QVERIFY(!window.findChild<QMessageBox*>("restartBox"));
+
+    // A new language is offered a restart (nothing runs); Later keeps the window as it is.
+    window.findChild<QAction*>("settingsAction")->trigger();
+    dialog = window.findChild<SettingsDialog*>();
+    QVERIFY(dialog);
+    dialog->languageBox()->setCurrentIndex(dialog->languageBox()->findData("de"));
+    dialog->buttons()->button(QDialogButtonBox::Ok)->click();
+    auto* box = window.findChild<QMessageBox*>("restartBox");
+    QVERIFY(box && box->isVisible());
+    QVERIFY(box->findChild<QPushButton*>("restartNow"));
+    for (QAbstractButton* button : box->buttons()) {
+        if (box->buttonRole(button) == QMessageBox::RejectRole)
+            button->click();
+    }
+    QTRY_VERIFY(!window.findChild<QMessageBox*>("restartBox"));
+    QVERIFY(window.isVisible());
+    QCOMPARE(AppSettings::language(), QString("de"));
 }
 
 void TestSettings::germanTranslationSwitches()

@@ -1887,6 +1887,30 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
         <source>About MoIN Studio</source>
         <translation>Über MoIN Studio</translation>
     </message>
+    <message>
+        <source>Language</source>
+        <translation>Sprache</translation>
+    </message>
+    <message>
+        <source>The new language is shown when MoIN Studio starts again. Restart now? The open workspace and view are opened again.</source>
+        <translation>Die neue Sprache erscheint beim nächsten Start von MoIN Studio. Jetzt neu starten? Der geöffnete Arbeitsbereich und die Ansicht werden wieder geöffnet.</translation>
+    </message>
+    <message>
+        <source>&amp;Restart Now</source>
+        <translation>Jetzt &amp;neu starten</translation>
+    </message>
+    <message>
+        <source>&amp;Later</source>
+        <translation>&amp;Später</translation>
+    </message>
+    <message>
+        <source>Cannot restart</source>
+        <translation>Neustart nicht möglich</translation>
+    </message>
+    <message>
+        <source>MoIN Studio could not start itself again; quit and start it as usual.</source>
+        <translation>MoIN Studio konnte sich nicht selbst neu starten; beenden Sie es und starten Sie es wie gewohnt.</translation>
+    </message>
 </context>
 <context>
     <name>moin::ui::SettingsDialog</name>

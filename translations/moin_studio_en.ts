@@ -1886,6 +1886,30 @@ Files finished before the error stay imported. Fix the cause and import again; f
         <source>About MoIN Studio</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Language</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The new language is shown when MoIN Studio starts again. Restart now? The open workspace and view are opened again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Restart Now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Later</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot restart</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>MoIN Studio could not start itself again; quit and start it as usual.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>moin::ui::SettingsDialog</name>

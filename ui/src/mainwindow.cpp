@@ -29,7 +29,9 @@
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QProcess>
 #include <QProgressBar>
+#include <QPushButton>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
@@ -366,10 +368,48 @@ void MainWindow::applySettings(int changes)
         && (m_chat->engine()->isOpen() || m_chat->engine()->isOpening()) && !m_chat->isBusy())
         m_chat->reloadEngine();
     updateDeviceStatus();
-    if (changes & SettingsDialog::LanguageChanged) {
+    if (changes & SettingsDialog::LanguageChanged)
+        offerRestart();
+}
+
+void MainWindow::offerRestart()
+{
+    // Quitting stops training and answers: only offered when nothing would be lost.
+    if (m_training->isTraining() || m_chat->isBusy()) {
         statusBar()->showMessage(
             tr("The new language is shown when MoIN Studio starts again."), 10000);
+        return;
     }
+    auto* box = new QMessageBox(QMessageBox::Question, tr("Language"),
+                                tr("The new language is shown when MoIN Studio starts again. "
+                                   "Restart now? The open workspace and view are opened "
+                                   "again."),
+                                QMessageBox::NoButton, this);
+    box->setObjectName("restartBox");
+    QPushButton* restart = box->addButton(tr("&Restart Now"), QMessageBox::AcceptRole);
+    restart->setObjectName("restartNow");
+    box->addButton(tr("&Later"), QMessageBox::RejectRole);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(restart, &QPushButton::clicked, this, &MainWindow::restart, Qt::QueuedConnection);
+    box->open();
+}
+
+void MainWindow::restart()
+{
+    QStringList arguments;
+    if (Workspace* workspace = m_controller->workspace()) {
+        static const char* const viewNames[] = {"overview", "corpus", "map", "experts", "chat"};
+        arguments << QString::fromStdString(workspace->directory()) << QStringLiteral("--view")
+                  << QLatin1String(viewNames[int(currentView())]);
+    }
+    // Started first, so that a failure leaves this window as it was.
+    if (!QProcess::startDetached(QCoreApplication::applicationFilePath(), arguments)) {
+        showError(tr("Cannot restart"),
+                  tr("MoIN Studio could not start itself again; quit and start it as usual."));
+        return;
+    }
+    close(); // saves the geometry and view as quitting does
+    QCoreApplication::quit();
 }
 
 void MainWindow::updateDeviceStatus()

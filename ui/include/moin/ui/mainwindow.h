@@ -65,6 +65,10 @@ private:
     /// chat model, the device to the status bar.
     void applySettings(int changes);
     void updateDeviceStatus();
+    /// After a language change: asks whether to restart now (when no training or answer runs).
+    void offerRestart();
+    /// Starts MoIN Studio again on the open workspace and view, and quits.
+    void restart();
 
     WorkspaceController* m_controller = nullptr;
     QStackedWidget* m_pages = nullptr;        // welcome page | workspace page
