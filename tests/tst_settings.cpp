@@ -281,6 +281,9 @@ void TestSettings::mainWindowOpensAndAppliesSettings()
     QCOMPARE(AppSettings::trainingWorkers(), 4);
     // The Experts & training view starts its next training with the new worker count.
     QCOMPARE(window.findChild<QSpinBox*>("workersSpin")->value(), 4);
+    // ... and a count chosen there is the one Settings shows next.
+    window.findChild<QSpinBox*>("workersSpin")->setValue(2);
+    QCOMPARE(AppSettings::trainingWorkers(), 2);
     bool deviceShown = false;
     for (QLabel* label : window.statusBar()->findChildren<QLabel*>())
         deviceShown = deviceShown || label->text() == "Device: CPU";

@@ -265,6 +265,8 @@ QWidget* TrainingView::buildHeader()
     m_workers->setPrefix(tr("Workers: "));
     m_workers->setToolTip(tr("Training processes run at once; the CPU's cores are divided "
                              "between them. Applies the next time training starts."));
+    // Remembered where Settings and the training form keep it, so all three agree.
+    connect(m_workers, &QSpinBox::valueChanged, this, &AppSettings::setTrainingWorkers);
 
     m_trainButton = new QPushButton;
     m_trainButton->setObjectName("startTrainingButton");
