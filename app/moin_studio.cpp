@@ -1,4 +1,5 @@
 // moin-studio: the desktop application.
+#include "moin/ui/appsettings.h"
 #include "moin/ui/mainwindow.h"
 #include "moin/ui/workspacecontroller.h"
 
@@ -15,6 +16,8 @@ int main(int argc, char** argv)
     QApplication::setApplicationVersion(MOIN_VERSION);
     QApplication::setDesktopFileName("moin-studio");
     QApplication::setWindowIcon(QIcon(":/moin/icons/moin-studio.svg"));
+    // Before any text is made: the language chosen in Settings, else the system's.
+    moin::ui::AppSettings::installTranslators(moin::ui::AppSettings::language());
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QApplication::translate(

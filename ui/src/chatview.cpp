@@ -5,6 +5,7 @@
 #include "chatsettingspanel.h"
 #include "moin/clustering.h"
 #include "moin/training.h"
+#include "moin/ui/appsettings.h"
 #include "moin/workspace.h"
 
 #include <QApplication>
@@ -694,7 +695,8 @@ void ChatView::reloadEngine()
     m_exchanges.clear();
     m_exchangeOf.clear();
     m_engineError.clear();
-    m_engine->open(QString::fromStdString(m_workspace->directory()));
+    m_engine->open(QString::fromStdString(m_workspace->directory()),
+                   AppSettings::servingOptions());
     updateEngineStatus();
     updateNotice();
     updateActions();

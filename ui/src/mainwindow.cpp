@@ -1,14 +1,17 @@
 #include "moin/ui/mainwindow.h"
 
+#include "chatengine.h"
 #include "chatview.h"
 #include "clustermapview.h"
 #include "corpusview.h"
 #include "emptystateview.h"
 #include "moin/device.h"
+#include "moin/ui/appsettings.h"
 #include "moin/ui/recentworkspaces.h"
 #include "moin/ui/workspacecontroller.h"
 #include "moin/version.h"
 #include "moin/workspace.h"
+#include "settingsdialog.h"
 #include "trainingview.h"
 #include "welcomepage.h"
 #include "workspaceoverview.h"
@@ -26,7 +29,9 @@
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QProcess>
 #include <QProgressBar>
+#include <QPushButton>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
@@ -78,9 +83,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     statusBar()->addWidget(m_statusWorkspace, 1);
     statusBar()->addPermanentWidget(m_busy);
     statusBar()->addPermanentWidget(m_statusDevice);
-    const QString device = QString::fromStdString(defaultDeviceId());
-    m_statusDevice->setText(tr("Device: %1").arg(device == "cpu" ? tr("CPU") : device));
-    m_statusDevice->setToolTip(tr("Compute device for training and generation"));
+    updateDeviceStatus();
 
     buildMenus();
 
@@ -141,6 +144,7 @@ void MainWindow::buildWorkspacePages()
             [this] { showView(View::Corpus); });
 
     auto* training = new TrainingView;
+    m_training = training;
     training->setObjectName("trainingView");
     connect(m_controller, &WorkspaceController::opened, training,
             [this, training] { training->showWorkspace(*m_controller->workspace()); });
@@ -149,6 +153,7 @@ void MainWindow::buildWorkspacePages()
             [this] { showView(View::ClusterMap); });
 
     auto* chat = new ChatView;
+    m_chat = chat;
     chat->setObjectName("chatView");
     connect(m_controller, &WorkspaceController::opened, chat,
             [this, chat] { chat->showWorkspace(*m_controller->workspace()); });
@@ -222,6 +227,11 @@ void MainWindow::buildMenus()
     connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::refreshRecentMenu);
     m_closeAction = file->addAction(tr("&Close Workspace"), this, &MainWindow::closeWorkspace);
     m_closeAction->setShortcut(QKeySequence::Close);
+    file->addSeparator();
+    QAction* settings = file->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
+    settings->setObjectName("settingsAction");
+    settings->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
+    settings->setMenuRole(QAction::PreferencesRole);
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -337,6 +347,83 @@ void MainWindow::updateTitle()
     Workspace* workspace = m_controller->workspace();
     setWindowTitle(workspace ? tr("%1 — MoIN Studio").arg(QString::fromStdString(workspace->name()))
                              : tr("MoIN Studio"));
+}
+
+SettingsDialog* MainWindow::showSettings()
+{
+    auto* dialog = new SettingsDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this,
+            [this, dialog] { applySettings(dialog->changes()); });
+    dialog->open();
+    return dialog;
+}
+
+void MainWindow::applySettings(int changes)
+{
+    if (changes & SettingsDialog::TrainingChanged)
+        m_training->setWorkers(AppSettings::trainingWorkers());
+    // A loaded chat model takes the new options now, unless that would stop an answer.
+    if ((changes & SettingsDialog::ServingChanged)
+        && (m_chat->engine()->isOpen() || m_chat->engine()->isOpening()) && !m_chat->isBusy())
+        m_chat->reloadEngine();
+    updateDeviceStatus();
+    if (changes & SettingsDialog::LanguageChanged)
+        offerRestart();
+}
+
+void MainWindow::offerRestart()
+{
+    // Quitting stops training and answers: only offered when nothing would be lost.
+    if (m_training->isTraining() || m_chat->isBusy()) {
+        statusBar()->showMessage(
+            tr("The new language is shown when MoIN Studio starts again."), 10000);
+        return;
+    }
+    auto* box = new QMessageBox(QMessageBox::Question, tr("Language"),
+                                tr("The new language is shown when MoIN Studio starts again. "
+                                   "Restart now? The open workspace and view are opened "
+                                   "again."),
+                                QMessageBox::NoButton, this);
+    box->setObjectName("restartBox");
+    QPushButton* restart = box->addButton(tr("&Restart Now"), QMessageBox::AcceptRole);
+    restart->setObjectName("restartNow");
+    box->addButton(tr("&Later"), QMessageBox::RejectRole);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(restart, &QPushButton::clicked, this, &MainWindow::restart, Qt::QueuedConnection);
+    box->open();
+}
+
+void MainWindow::restart()
+{
+    QStringList arguments;
+    if (Workspace* workspace = m_controller->workspace()) {
+        static const char* const viewNames[] = {"overview", "corpus", "map", "experts", "chat"};
+        arguments << QString::fromStdString(workspace->directory()) << QStringLiteral("--view")
+                  << QLatin1String(viewNames[int(currentView())]);
+    }
+    // Started first, so that a failure leaves this window as it was.
+    if (!QProcess::startDetached(QCoreApplication::applicationFilePath(), arguments)) {
+        showError(tr("Cannot restart"),
+                  tr("MoIN Studio could not start itself again; quit and start it as usual."));
+        return;
+    }
+    close(); // saves the geometry and view as quitting does
+    QCoreApplication::quit();
+}
+
+void MainWindow::updateDeviceStatus()
+{
+    QString device = AppSettings::device();
+    const bool automatic = device == QLatin1String("auto");
+    if (automatic)
+        device = QString::fromStdString(defaultDeviceId());
+    const QString label = device == QLatin1String("cpu") ? tr("CPU") : device;
+    m_statusDevice->setText(tr("Device: %1").arg(label));
+    m_statusDevice->setToolTip(automatic ? tr("Compute device for training and generation, "
+                                              "chosen automatically (Settings)")
+                                         : tr("Compute device for training and generation, "
+                                              "chosen in Settings"));
 }
 
 void MainWindow::showAbout()

@@ -3,6 +3,7 @@
 
 #include "jobtablemodel.h"
 #include "losscurvepanel.h"
+#include "moin/ui/appsettings.h"
 #include "moin/workspace.h"
 #include "trainingform.h"
 
@@ -244,6 +245,8 @@ QWidget* TrainingView::buildHeader()
     m_workers->setPrefix(tr("Workers: "));
     m_workers->setToolTip(tr("Training processes run at once; the CPU's cores are divided "
                              "between them. Applies the next time training starts."));
+    // Remembered where Settings and the training form keep it, so all three agree.
+    connect(m_workers, &QSpinBox::valueChanged, this, &AppSettings::setTrainingWorkers);
 
     m_trainButton = new QPushButton;
     m_trainButton->setObjectName("startTrainingButton");
@@ -999,6 +1002,7 @@ bool TrainingView::startTraining()
     }
     CoordinatorOptions options;
     options.workerExecutable = executable.toStdString();
+    AppSettings::applyTo(options); // device and threads per worker from Settings
     options.workers = workers();
     options.exitWhenIdle = true;
     m_cancel.reset();

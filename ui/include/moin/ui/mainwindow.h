@@ -9,8 +9,11 @@ class QStackedWidget;
 
 namespace moin::ui {
 
+class ChatView;
 class CorpusView;
 class EmptyStateView;
+class SettingsDialog;
+class TrainingView;
 class WelcomePage;
 class WorkspaceController;
 class WorkspaceOverview;
@@ -36,6 +39,10 @@ public:
     void showView(View view);
     View currentView() const;
 
+    /// Opens the Settings dialog (not modal; deleted when closed); what it changes is applied
+    /// when it is accepted.
+    SettingsDialog* showSettings();
+
 signals:
     /// A message box with `message` was shown (it does not block; for tests and logs).
     void errorShown(const QString& message);
@@ -54,6 +61,14 @@ private:
     void onClosed();
     void refreshRecentMenu();
     void updateTitle();
+    /// Applies SettingsDialog::Changes: workers to the training view, options to a loaded
+    /// chat model, the device to the status bar.
+    void applySettings(int changes);
+    void updateDeviceStatus();
+    /// After a language change: asks whether to restart now (when no training or answer runs).
+    void offerRestart();
+    /// Starts MoIN Studio again on the open workspace and view, and quits.
+    void restart();
 
     WorkspaceController* m_controller = nullptr;
     QStackedWidget* m_pages = nullptr;        // welcome page | workspace page
@@ -63,6 +78,8 @@ private:
     QStackedWidget* m_views = nullptr;        // one per View, in order
     WorkspaceOverview* m_overview = nullptr;
     CorpusView* m_corpus = nullptr;
+    TrainingView* m_training = nullptr;
+    ChatView* m_chat = nullptr;
     QMenu* m_recentMenu = nullptr;
     QAction* m_closeAction = nullptr;
     QLabel* m_statusWorkspace = nullptr;
