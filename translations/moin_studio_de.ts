@@ -412,7 +412,7 @@
     </message>
     <message>
         <source>Experts &amp; training</source>
-        <translation>Experten &amp;&amp; Training</translation>
+        <translation>Experten &amp; Training</translation>
     </message>
     <message>
         <source>No expert is trained yet, so the base model answers every question (the badge still shows where each one would go). Train experts in Experts &amp; training.</source>

@@ -359,6 +359,8 @@ QWidget* ChatView::buildSidebar()
         button->setToolTip(tip);
         button->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
         button->setAutoRaise(true);
+        // Never squeezed into "Um…en": the sidebar grows to fit longer translations instead.
+        button->setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
         return button;
     };
     m_renameButton = toolButton("renameConversation", QStyle::SP_FileDialogContentsView,
@@ -391,7 +393,8 @@ QWidget* ChatView::buildSidebar()
 
     auto* sidebar = new QWidget;
     sidebar->setObjectName("chatSidebar");
-    sidebar->setMinimumWidth(std::max(200, bottom->sizeHint().width() + 10));
+    // No explicit minimum: the layout's own (the fixed-size buttons below the list) keeps every
+    // translation of Rename/Delete/Export readable.
     sidebar->setMaximumWidth(340);
     auto* layout = new QVBoxLayout(sidebar);
     layout->setContentsMargins(0, 0, 10, 0);
@@ -831,7 +834,8 @@ void ChatView::updateNotice()
                                                     : QStringLiteral("#e9f3fc; border: 1px solid #b9d5f1");
     m_notice->setStyleSheet(
         QStringLiteral("QFrame#chatNotice { background: %1; border-radius: 8px; }").arg(colours));
-    m_noticeButton->setText(button);
+    // A single '&' would mark a shortcut key (an underlined space in "Experts & training").
+    m_noticeButton->setText(QString(button).replace(QLatin1Char('&'), QLatin1String("&&")));
     m_noticeButton->setVisible(!button.isEmpty());
     m_noticeButton->disconnect(this);
     if (action)

@@ -238,7 +238,10 @@ void MainWindow::buildMenus()
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (int row = 0; row < m_navigation->count(); ++row) {
-        QAction* action = view->addAction(m_navigation->item(row)->text(), this,
+        // '&&': the view names are plain text, and "Experts & training" has an ampersand.
+        const QString name = m_navigation->item(row)->text().replace(QLatin1Char('&'),
+                                                                     QLatin1String("&&"));
+        QAction* action = view->addAction(name, this,
                                           [this, row] { m_navigation->setCurrentRow(row); });
         action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + row)));
     }
