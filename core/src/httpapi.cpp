@@ -1249,8 +1249,8 @@ struct HttpApiServer::Impl {
     }
 
     /// Records the request's messages and, unless it failed before any answer, the answer.
-    void record(
-        const ApiRequest& r, const std::string& requestId, const std::optional<RecordedAnswer>& answer)
+    void record(const ApiRequest& r, const std::string& requestId,
+        const std::optional<RecordedAnswer>& answer)
     {
         if (options.workspaceDirectory.empty())
             return;

@@ -56,9 +56,9 @@ int vllmMaxRank(int rank)
 /// Quotes a word for a POSIX shell.
 std::string shellQuote(const std::string& word)
 {
-    if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                "0123456789-_./=:@%+,")
-            == std::string::npos)
+    static const char kPlain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "0123456789-_./=:@%+,";
+    if (!word.empty() && word.find_first_not_of(kPlain) == std::string::npos)
         return word;
     std::string out = "'";
     for (char c : word)
