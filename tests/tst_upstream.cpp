@@ -193,6 +193,7 @@ public:
         connect(this, &QTcpServer::newConnection, this, [this] {
             while (QTcpSocket* socket = nextPendingConnection()) {
                 ++m_connections;
+                connect(socket, &QTcpSocket::disconnected, this, [this] { ++m_disconnects; });
                 auto* received = new QByteArray;
                 connect(socket, &QObject::destroyed, [received] { delete received; });
                 connect(socket, &QTcpSocket::readyRead, socket, [this, socket, received] {
@@ -219,12 +220,15 @@ public:
     }
     int port() const { return serverPort(); }
     int connections() const { return m_connections; }
+    /// Connections the other side closed.
+    int disconnects() const { return m_disconnects; }
     QByteArray lastRequest() const { return m_lastRequest; }
 
 private:
     QByteArray m_response;
     bool m_closeAfter;
     int m_connections = 0;
+    int m_disconnects = 0;
     QByteArray m_lastRequest;
 };
 
@@ -260,8 +264,11 @@ private slots:
     void upstreamSilentTimesOut();
     void upstreamFailingOrMalformed();
     void streamCutMidwayIsRecordedAsPartial();
+    void streamStallingMidwayTimesOut();
+    void clientLeavingCancelsTheUpstream();
     void exportServingForVllm();
     void exportServingRefusals();
+    void chatTemplateBuildsMoinsPrompt();
 
 private:
     /// The api conversations recorded in the workspace, oldest first, with their messages.
@@ -269,6 +276,7 @@ private:
     bool startFront(Serve& front, int upstreamPort, const QStringList& extra = {});
 
     QTemporaryDir m_tmp;
+    QString m_base;
     QString m_dir;
     int64_t m_run = 0;
     Serve m_upstream;
@@ -281,6 +289,7 @@ void TestUpstream::initTestCase()
 {
     QVERIFY(m_tmp.isValid());
     const QString base = m_tmp.filePath("base");
+    m_base = base;
     testsupport::makeTinyBaseModel(base);
     moin::WorkspaceOptions options;
     options.baseModel = base.toStdString();
@@ -634,6 +643,69 @@ void TestUpstream::streamCutMidwayIsRecordedAsPartial()
     QCOMPARE(messages.back().stopReason, std::string("upstream_error"));
 }
 
+// One chunk, then silence with the connection open.
+const QByteArray kOneChunkThenSilence
+    = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+      "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"model\":\"expert-1\","
+      "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Half\"},"
+      "\"finish_reason\":null}]}\n\n";
+
+void TestUpstream::streamStallingMidwayTimesOut()
+{
+    FakeUpstream stalling {kOneChunkThenSilence, false};
+    Serve front;
+    QVERIFY2(startFront(front, stalling.port(), {"--upstream-timeout", "1"}),
+        qPrintable(front.errors()));
+    QJsonObject body = chatBody("compiler kernel", 4);
+    body["stream"] = true;
+    QElapsedTimer timer;
+    timer.start();
+    const Http reply = request(m_nam, front.port(), "POST", "/v1/chat/completions", toJson(body));
+    VERIFY_STATUS(reply, 200);
+    QVERIFY2(timer.elapsed() < 10000, qPrintable(QString::number(timer.elapsed())));
+    bool done = false;
+    const QList<QJsonObject> received = parseEvents(reply.body, &done);
+    QVERIFY2(done, reply.body.constData());
+    QCOMPARE(received.size(), 2);
+    const QString message = received[1]["error"].toObject()["message"].toString();
+    QVERIFY2(message.contains("did not answer within 1 s"), qPrintable(message));
+    QCOMPARE(front.stop(), 0);
+    const std::vector<moin::ChatMessage> messages = apiConversations().last().second;
+    QCOMPARE(messages.back().content, std::string("Half"));
+    QCOMPARE(messages.back().stopReason, std::string("upstream_error"));
+}
+
+// A client that leaves mid-stream: the front stops reading the upstream (which sees its
+// connection close) and records what had arrived as cancelled.
+void TestUpstream::clientLeavingCancelsTheUpstream()
+{
+    FakeUpstream stalling {kOneChunkThenSilence, false};
+    Serve front;
+    QVERIFY2(startFront(front, stalling.port()), qPrintable(front.errors()));
+    QJsonObject body = chatBody("compiler kernel", 4);
+    body["stream"] = true;
+    const QByteArray payload = toJson(body);
+    QTcpSocket client;
+    QByteArray received;
+    connect(&client, &QTcpSocket::connected, this, [&] {
+        client.write("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Content-Type: application/json\r\nContent-Length: "
+            + QByteArray::number(payload.size()) + "\r\n\r\n" + payload);
+    });
+    connect(&client, &QTcpSocket::readyRead, this, [&] { received += client.readAll(); });
+    client.connectToHost("127.0.0.1", quint16(front.port()));
+    QTRY_VERIFY_WITH_TIMEOUT(received.contains("Half"), 20000);
+    client.abort();
+    QCOMPARE(stalling.disconnects(), 0);
+    // The front notices at its next keep-alive write and closes the upstream connection.
+    QTRY_VERIFY_WITH_TIMEOUT(stalling.disconnects() == 1, 15000);
+    QCOMPARE(front.stop(), 0);
+    QVERIFY2(front.errors().contains("1 streams cut by their client"), qPrintable(front.errors()));
+    const std::vector<moin::ChatMessage> messages = apiConversations().last().second;
+    QCOMPARE(messages.back().content, std::string("Half"));
+    QCOMPARE(messages.back().stopReason, std::string("cancelled"));
+}
+
 void TestUpstream::exportServingForVllm()
 {
     const QString out = m_tmp.filePath("serving");
@@ -724,6 +796,56 @@ void TestUpstream::exportServingRefusals()
     QFile launch(out + "/launch-vllm.sh");
     QVERIFY(launch.open(QIODevice::ReadOnly));
     QVERIFY(launch.readAll().contains("BASE=\"$HERE/base\""));
+}
+
+// vLLM renders chat-template.jinja with Jinja2 as transformers does (trim_blocks,
+// lstrip_blocks, sandboxed); the prompt must be buildChatPrompt()'s, which `moin serve` uses.
+void TestUpstream::chatTemplateBuildsMoinsPrompt()
+{
+    if (QProcess::execute("/usr/bin/python3", {"-c", "import jinja2"}) != 0)
+        QSKIP("python3-jinja2 is not installed: the template cannot be rendered here");
+    const QString out = m_tmp.filePath("serving");
+    QVERIFY(QFile::exists(out + "/chat-template.jinja"));
+    using Turns = std::vector<std::pair<std::string, std::string>>;
+    struct Case {
+        std::string system;
+        Turns turns;
+    };
+    const std::vector<Case> cases {{"Brief.", {{"user", "hi"}}},
+        {"", {{"user", "hi"}, {"assistant", "yo"}, {"user", "more, please"}}},
+        {"Line one\nline two", {{"user", "psalm  temple"}, {"assistant", ""}, {"user", "x"}}}};
+    QJsonArray conversations;
+    for (const Case& c : cases) {
+        QJsonArray messages;
+        if (!c.system.empty())
+            messages.append(QJsonObject {
+                {"role", "system"}, {"content", QString::fromStdString(c.system)}});
+        for (const auto& [role, content] : c.turns)
+            messages.append(QJsonObject {{"role", QString::fromStdString(role)},
+                {"content", QString::fromStdString(content)}});
+        conversations.append(messages);
+    }
+    QProcess python;
+    python.start("/usr/bin/python3",
+        {"-c",
+            "import json, sys\n"
+            "from jinja2.sandbox import ImmutableSandboxedEnvironment\n"
+            "env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)\n"
+            "t = env.from_string(open(sys.argv[1]).read())\n"
+            "print(json.dumps([t.render(messages=m, add_generation_prompt=True)\n"
+            "                  for m in json.load(sys.stdin)]))\n",
+            out + "/chat-template.jinja"});
+    python.write(QJsonDocument(conversations).toJson());
+    python.closeWriteChannel();
+    QVERIFY(python.waitForFinished(30000));
+    QVERIFY2(python.exitCode() == 0, python.readAllStandardError().constData());
+    const QJsonArray rendered = QJsonDocument::fromJson(python.readAllStandardOutput()).array();
+    QCOMPARE(rendered.size(), int(cases.size()));
+    const moin::Tokenizer tokenizer
+        = moin::Tokenizer::load((m_base + "/tokenizer.model").toStdString());
+    for (size_t i = 0; i < cases.size(); ++i)
+        QCOMPARE(rendered[int(i)].toString().toStdString(),
+            moin::buildChatPrompt(cases[i].system, cases[i].turns, tokenizer, 1 << 20));
 }
 
 QTEST_GUILESS_MAIN(TestUpstream)
