@@ -182,8 +182,8 @@ private:
 };
 
 /// A raw HTTP server on loopback that reads one request per connection and then answers
-/// with `response` (nothing when it is empty: a silent upstream), closing the connection
-/// after it when `closeAfter`.
+/// with `response` (nothing when it is empty), closing the connection after it when
+/// `closeAfter` (an empty response without it: a silent upstream).
 class FakeUpstream : public QTcpServer {
 public:
     explicit FakeUpstream(QByteArray response, bool closeAfter = true)
@@ -207,8 +207,12 @@ public:
                     if (length.hasMatch() && received->size() < split + 4 + length.captured(1).toInt())
                         return;
                     m_lastRequest = *received;
-                    if (m_response.isEmpty())
-                        return; // silent: keeps the connection open and never answers
+                    if (m_response.isEmpty()) {
+                        // Closes without a word, or stays silent with the connection open.
+                        if (m_closeAfter)
+                            socket->disconnectFromHost();
+                        return;
+                    }
                     socket->write(m_response);
                     socket->flush();
                     if (m_closeAfter)
@@ -550,7 +554,7 @@ void TestUpstream::upstreamDown()
 
 void TestUpstream::upstreamSilentTimesOut()
 {
-    FakeUpstream silent {QByteArray()};
+    FakeUpstream silent {QByteArray(), false};
     QVERIFY(silent.isListening());
     Serve front;
     QVERIFY2(startFront(front, silent.port(), {"--upstream-timeout", "1"}),
@@ -581,6 +585,7 @@ void TestUpstream::upstreamFailingOrMalformed()
     FakeUpstream malformed {httpResponse(200, "application/json", "<html>hello</html>")};
     FakeUpstream noAdapter {httpResponse(404, "application/json",
         R"({"error":{"message":"The model `expert-1` does not exist.","code":404}})")};
+    FakeUpstream hangsUp {QByteArray(), true};
     struct Case {
         FakeUpstream* upstream;
         int status;
@@ -589,7 +594,8 @@ void TestUpstream::upstreamFailingOrMalformed()
     };
     for (const Case& c : {Case {&failing, 502, "upstream_error", "CUDA out of memory"},
              Case {&malformed, 502, "upstream_bad_response", "not with an OpenAI completion"},
-             Case {&noAdapter, 502, "upstream_model_not_found", "export-serving"}}) {
+             Case {&noAdapter, 502, "upstream_model_not_found", "export-serving"},
+             Case {&hangsUp, 502, "upstream_closed", "closed the connection"}}) {
         Serve front;
         QVERIFY2(startFront(front, c.upstream->port()), qPrintable(front.errors()));
         const Http reply = request(m_nam, front.port(), "POST", "/v1/chat/completions",

@@ -1150,6 +1150,16 @@ struct HttpApiServer::Impl {
                 return sink.write(kKeepAlive, sizeof kKeepAlive - 1) ? true : gone();
             }
             const std::string why = f.stream->failure();
+            if (why.empty() && !f.finishReason.empty()) {
+                // Complete (a finish reason came) but without [DONE]: end it as the upstream
+                // meant to.
+                finishForward(f, f.finishReason);
+                ++completions;
+                if (!sink.write(kDone, sizeof kDone - 1))
+                    return false;
+                sink.done();
+                return true;
+            }
             return failForward(f, sink,
                 why.empty() ? "closed the stream before its end ([DONE])"
                             : "broke the stream: " + why);

@@ -43,7 +43,10 @@ std::string upstreamMessage(const std::string& body, json* error)
     return text.empty() ? std::string("(empty body)") : text;
 }
 
-UpstreamFailure transportFailure(httplib::Error error, const std::string& url, double timeout)
+// `elapsed`: seconds the request took; a read that failed well before the timeout was a closed
+// connection, not a slow upstream.
+UpstreamFailure transportFailure(
+    httplib::Error error, const std::string& url, double timeout, double elapsed)
 {
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%g", timeout);
@@ -61,10 +64,16 @@ UpstreamFailure transportFailure(httplib::Error error, const std::string& url, d
                 + " s (--upstream-timeout): is the host up and the port open? " + kStartHint,
             "upstream_timeout");
     case httplib::Error::Read:
+        if (elapsed < 0.9 * timeout)
+            return UpstreamFailure(502,
+                "the upstream server " + url
+                    + " closed the connection without a complete answer (did it crash or "
+                      "restart?); check its log and retry",
+                "upstream_closed");
         return UpstreamFailure(504,
             "the upstream server " + url + " did not answer within " + seconds
-                + " s (--upstream-timeout), or closed the connection: it may be overloaded or "
-                  "stuck; retry, raise --upstream-timeout, or check its log",
+                + " s (--upstream-timeout): it may be overloaded or stuck; retry, raise "
+                  "--upstream-timeout, or check its log",
             "upstream_timeout");
     case httplib::Error::Write:
         return UpstreamFailure(502,
@@ -173,9 +182,11 @@ UpstreamFailure UpstreamClient::statusFailure(int status, const std::string& bod
 json UpstreamClient::post(const std::string& path, const std::string& body) const
 {
     const std::unique_ptr<httplib::Client> client = connect();
+    const auto start = std::chrono::steady_clock::now();
     const httplib::Result result = client->Post(m_prefix + path, body, "application/json");
     if (!result)
-        throw transportFailure(result.error(), url(), m_options.timeoutSeconds);
+        throw transportFailure(result.error(), url(), m_options.timeoutSeconds,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (result->status != 200)
         throw statusFailure(result->status, result->body);
     std::string problem;
@@ -205,6 +216,7 @@ std::shared_ptr<UpstreamStream> UpstreamClient::stream(
     stream->m_url = url();
     stream->m_timeoutSeconds = m_options.timeoutSeconds;
     UpstreamStream* s = stream.get(); // the thread is joined before the stream dies
+    s->m_lastData = std::chrono::steady_clock::now();
     const std::string fullPath = m_prefix + path;
     stream->m_thread = std::thread([s, fullPath, body] {
         httplib::Request request;
@@ -215,6 +227,7 @@ std::shared_ptr<UpstreamStream> UpstreamClient::stream(
         request.set_header("Accept", "text/event-stream");
         request.response_handler = [s](const httplib::Response& response) {
             std::lock_guard<std::mutex> lock(s->m_mutex);
+            s->m_lastData = std::chrono::steady_clock::now();
             s->m_started = true;
             s->m_status = response.status;
             s->m_changed.notify_all();
@@ -222,6 +235,7 @@ std::shared_ptr<UpstreamStream> UpstreamClient::stream(
         };
         request.content_receiver = [s](const char* data, size_t size, uint64_t, uint64_t) {
             std::lock_guard<std::mutex> lock(s->m_mutex);
+            s->m_lastData = std::chrono::steady_clock::now();
             s->m_buffer.append(data, size);
             s->m_changed.notify_all();
             return !s->m_cancelled.load();
@@ -231,6 +245,7 @@ std::shared_ptr<UpstreamStream> UpstreamClient::stream(
         s->m_client->send(request, response, error);
         std::lock_guard<std::mutex> lock(s->m_mutex);
         s->m_done = true;
+        s->m_endedAt = std::chrono::steady_clock::now();
         s->m_error = int(error);
         s->m_changed.notify_all();
     });
@@ -259,7 +274,7 @@ void UpstreamStream::waitForStart()
     std::unique_lock<std::mutex> lock(m_mutex);
     m_changed.wait(lock, [&] { return m_started || m_done; });
     if (!m_started)
-        throw transportFailure(httplib::Error(m_error), m_url, m_timeoutSeconds);
+        throw transportFailure(httplib::Error(m_error), m_url, m_timeoutSeconds, silentSeconds());
     if (m_status == 200)
         return;
     m_changed.wait(lock, [&] { return m_done; });
@@ -320,7 +335,13 @@ std::string UpstreamStream::describeErrorLocked() const
         return {};
     if (m_cancelled)
         return "cancelled";
-    return transportFailure(httplib::Error(m_error), m_url, m_timeoutSeconds).what();
+    return transportFailure(httplib::Error(m_error), m_url, m_timeoutSeconds, silentSeconds())
+        .what();
+}
+
+double UpstreamStream::silentSeconds() const
+{
+    return std::chrono::duration<double>(m_endedAt - m_lastData).count();
 }
 
 } // namespace moin

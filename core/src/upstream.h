@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,8 @@ private:
     friend class UpstreamClient;
     UpstreamStream() = default;
     std::string describeErrorLocked() const;
+    /// Seconds between the last byte received (or the start) and the end of the request.
+    double silentSeconds() const;
 
     std::unique_ptr<httplib::Client> m_client;
     std::string m_url;
@@ -75,6 +78,8 @@ private:
     std::string m_buffer;
     bool m_done = false;
     int m_error = 0; ///< httplib::Error of the finished request
+    std::chrono::steady_clock::time_point m_lastData; ///< the start, then the last byte
+    std::chrono::steady_clock::time_point m_endedAt; ///< when the request ended
 };
 
 /// Sends requests to one upstream server. Thread-safe: each call uses its own connection.
