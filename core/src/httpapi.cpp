@@ -340,7 +340,8 @@ ApiRequest parseRequest(
     const json body = parseBody(req);
     ApiRequest r;
     r.chat = chat;
-    r.body = body;
+    if (forwarding)
+        r.body = body;
     if (present(body, "model")) {
         if (!body["model"].is_string())
             throw badRequest("'model' must be a string", "model", "invalid_type");
