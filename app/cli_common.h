@@ -13,7 +13,7 @@ void installInterruptHandler();
 /// `moin train`, `train-worker`, `jobs`, `eval`, `export-expert`.
 void addTrainingCommands(CLI::App& app);
 
-/// `moin serve` and `moin chat`.
+/// `moin serve`, `moin chat` and `moin export-serving`.
 void addServingCommands(CLI::App& app);
 /// `moin generate DIR [--expert auto|base|ID] PROMPT`: one routed answer from a workspace, the
 /// routing decision on stderr.

@@ -7,6 +7,7 @@
 #include "moin/error.h"
 #include "moin/httpapi.h"
 #include "moin/serving.h"
+#include "moin/servingexport.h"
 #include "moin/workspace.h"
 
 #include <unistd.h>
@@ -161,6 +162,16 @@ void addServe(CLI::App& app)
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     cmd->add_flag("--no-record", noRecord, "Do not record requests as conversations");
+    cmd->add_option("--upstream", api.upstream.url,
+        "Route here, generate on this OpenAI-compatible server holding the experts as adapters "
+        "expert-N (vLLM --enable-lora, another moin serve), e.g. http://127.0.0.1:8000");
+    cmd->add_option("--upstream-key", api.upstream.apiKey,
+           "Bearer key for the upstream (also from MOIN_UPSTREAM_KEY)")
+        ->envname("MOIN_UPSTREAM_KEY");
+    cmd->add_option("--upstream-timeout", api.upstream.timeoutSeconds,
+           "Seconds to wait for the upstream to connect and for each piece of its answer")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     addEngineOptions(cmd, engineOptions);
     cmd->callback([] {
         api.maxBodyBytes = maxBodyKb << 10;
@@ -171,6 +182,9 @@ void addServe(CLI::App& app)
         serving.maxBatch = maxBatch;
         serving.maxQueue = maxQueue;
         serving.runId = engineOptions.runId;
+        // With an upstream this process only routes: no base model unless the router embeds
+        // with it.
+        serving.routingOnly = !api.upstream.url.empty();
         if (!moin::Workspace::exists(dir))
             throw moin::Error("'" + dir + "' is not a workspace folder (hint: `moin init DIR`)");
         std::unique_ptr<moin::ServingEngine> engine = moin::ServingEngine::open(dir, serving);
@@ -181,8 +195,13 @@ void addServe(CLI::App& app)
         std::string experts;
         for (const moin::ServedExpert& expert : engine->experts())
             experts += (experts.empty() ? "" : " ") + std::to_string(expert.id);
-        std::cerr << "moin serve: base " << engine->baseModelDirectory() << " on "
-                  << engine->device() << "; run " << engine->runId()
+        if (serving.routingOnly)
+            std::cerr << "moin serve: routing here, generating on " << api.upstream.url
+                      << " (experts as expert-N, the base as 'base')";
+        else
+            std::cerr << "moin serve: base " << engine->baseModelDirectory() << " on "
+                      << engine->device();
+        std::cerr << "; run " << engine->runId()
                   << ", experts: " << (experts.empty() ? "(none trained)" : experts)
                   << (engine->hasRouter() ? "" : "; no clustering run, so only 'base' answers")
                   << "\n";
@@ -194,6 +213,9 @@ void addServe(CLI::App& app)
         std::cerr << "moin serve: stopped; " << stats.completions << " completions, "
                   << stats.errors << " refused, " << stats.disconnects
                   << " streams cut by their client, " << stats.recorded << " conversations recorded"
+                  << (serving.routingOnly ? ", " + std::to_string(stats.forwarded) + " forwarded ("
+                              + std::to_string(stats.upstreamFailures) + " failed upstream)"
+                                          : std::string())
                   << (stats.recordFailures
                              ? ", " + std::to_string(stats.recordFailures) + " NOT recorded"
                              : std::string())
@@ -390,8 +412,45 @@ void generateInWorkspace(const std::string& dir, const std::string& prompt,
         result.generation.prefillSeconds * 1000, engine->device().c_str());
 }
 
+namespace {
+
+void addExportServing(CLI::App& app)
+{
+    auto* cmd = app.add_subcommand("export-serving",
+        "Write a run's experts, launch command and manifest for a multi-LoRA server (vLLM)");
+    static std::string dir;
+    static std::string destination;
+    static moin::ServingExportOptions options;
+    std::string formats;
+    for (const std::string& f : moin::servingExportFormats())
+        formats += (formats.empty() ? "" : ", ") + f;
+    cmd->add_option("DIR", dir, "Workspace folder")->required();
+    cmd->add_option("DEST", destination, "Folder to write (new or empty)")->required();
+    cmd->add_option("--format", options.format, "Server: " + formats)->capture_default_str();
+    cmd->add_option("--run", options.runId, "Clustering run (default: the active run)");
+    cmd->add_flag("--copy-base", options.copyBase,
+        "Copy the base model into DEST/base (default: name the workspace's base folder)");
+    cmd->add_flag("--force", options.force, "Replace the content of a DEST that is not empty");
+    cmd->callback([] {
+        if (!moin::Workspace::exists(dir))
+            throw moin::Error("'" + dir + "' is not a workspace folder (hint: `moin init DIR`)");
+        moin::Workspace workspace = moin::Workspace::open(dir);
+        const moin::ServingExportResult result
+            = moin::exportServing(workspace, destination, options);
+        std::cout << "Exported " << result.experts.size() << " experts of run " << result.runId
+                  << " to " << result.directory << " (max LoRA rank " << result.maxRank
+                  << ")\n"
+                  << "  start the server:  " << result.directory << "/launch-vllm.sh --port 8000\n"
+                  << "  route to it:       " << result.directory
+                  << "/moin-upstream.sh http://127.0.0.1:8000\n";
+    });
+}
+
+} // namespace
+
 void addServingCommands(CLI::App& app)
 {
     addServe(app);
     addChat(app);
+    addExportServing(app);
 }

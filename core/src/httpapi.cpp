@@ -7,6 +7,7 @@
 #include "moin/error.h"
 #include "moin/serving.h"
 #include "moin/workspace.h"
+#include "upstream.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -192,6 +193,8 @@ struct ApiRequest {
     std::vector<std::pair<std::string, std::string>> turns;
     std::string prompt;
     std::string routingText;
+    /// The body as received: what a forward sends upstream (with its model replaced).
+    json body;
 };
 
 // ---- request parsing ----
@@ -329,11 +332,16 @@ void parsePrompt(const json& body, ApiRequest& r)
     r.turns.push_back({"user", r.prompt});
 }
 
-ApiRequest parseRequest(const httplib::Request& req, bool chat, const ServingEngine& engine)
+// `forwarding`: the upstream applies its own chat template and context limit, so the prompt is
+// not built here (a routing-only engine has no tokenizer).
+ApiRequest parseRequest(
+    const httplib::Request& req, bool chat, const ServingEngine& engine, bool forwarding)
 {
     const json body = parseBody(req);
     ApiRequest r;
     r.chat = chat;
+    if (forwarding)
+        r.body = body;
     if (present(body, "model")) {
         if (!body["model"].is_string())
             throw badRequest("'model' must be a string", "model", "invalid_type");
@@ -422,6 +430,13 @@ ApiRequest parseRequest(const httplib::Request& req, bool chat, const ServingEng
         r.stops.erase(std::remove(r.stops.begin(), r.stops.end(), std::string()), r.stops.end());
     }
 
+    if (forwarding) {
+        if (chat)
+            parseMessages(body, r);
+        else
+            parsePrompt(body, r);
+        return r;
+    }
     const int64_t context = engine.baseConfig().maxPositions;
     if (chat) {
         parseMessages(body, r);
@@ -513,6 +528,59 @@ json usageJson(const CompletionResult& result)
         {"total_tokens", prompt + completion}};
 }
 
+/// What the record keeps of an answer (see ChatMessage), from the engine or an upstream.
+struct RecordedAnswer {
+    std::string text;
+    std::string answeredBy;
+    double distance = std::nan("");
+    std::string candidatesJson = "[]";
+    int promptTokens = 0;
+    int completionTokens = 0;
+    double latencySeconds = 0;
+    double firstTokenSeconds = 0;
+    double tokensPerSecond = 0;
+    std::string stopReason;
+};
+
+/// Who answers a request by this server's router: the decision (when there is a router), the
+/// answering expert (-1: the base) and what the "moin" field says of it.
+struct Routed {
+    std::optional<RouteDecision> route;
+    int expert = -1;
+    std::string answeredBy = "base";
+    std::vector<std::string> keywords;
+    double distance = std::nan("");
+};
+
+Routed routeRequest(const ServingEngine& engine, const ApiRequest& request)
+{
+    Routed out;
+    if (engine.hasRouter()) {
+        try {
+            out.route = engine.route(request.routingText);
+        } catch (const Error&) {
+        }
+    }
+    int answering = -1;
+    if (request.choice.kind == ExpertChoice::Kind::Expert)
+        answering = request.choice.expert;
+    else if (request.choice.kind == ExpertChoice::Kind::Auto && out.route)
+        answering = out.route->expert;
+    for (const ServedExpert& expert : engine.experts()) {
+        if (expert.id == answering) {
+            out.expert = expert.id;
+            out.answeredBy = std::to_string(expert.id);
+            out.keywords = expert.keywords;
+        }
+    }
+    if (out.route && out.expert >= 0) {
+        for (const RouteCandidate& c : out.route->candidates)
+            if (c.expert == out.expert)
+                out.distance = c.distance;
+    }
+    return out;
+}
+
 // ---- one request between the HTTP thread and the engine's thread ----
 
 struct Exchange {
@@ -562,6 +630,11 @@ struct HttpApiServer::Impl {
     std::atomic<int64_t> disconnects {0};
     std::atomic<int64_t> recorded {0};
     std::atomic<int64_t> recordFailures {0};
+    std::atomic<int64_t> forwarded {0};
+    std::atomic<int64_t> upstreamFailures {0};
+
+    /// Set by start() when options.upstream.url is: generation goes there.
+    std::unique_ptr<UpstreamClient> upstream;
 
     Impl(ServingEngine& engine, HttpApiOptions options)
         : engine(engine)
@@ -585,7 +658,7 @@ struct HttpApiServer::Impl {
         }
         data.push_back(entry("base", "the base model alone, no expert"));
         for (const ServedExpert& expert : engine.experts()) {
-            json model = entry("expert-" + std::to_string(expert.id),
+            json model = entry(expertModelName(expert.id),
                 "the expert of cluster " + std::to_string(expert.id));
             model["expert"] = expert.id;
             model["keywords"] = expert.keywords;
@@ -706,7 +779,11 @@ struct HttpApiServer::Impl {
 
     void handleCompletion(const httplib::Request& req, httplib::Response& res, bool chat)
     {
-        ApiRequest request = parseRequest(req, chat, engine);
+        if (upstream) {
+            handleForward(req, res, chat);
+            return;
+        }
+        ApiRequest request = parseRequest(req, chat, engine, false);
         if (request.stream) {
             startStream(std::move(request), res);
             return;
@@ -769,36 +846,12 @@ struct HttpApiServer::Impl {
     void startStream(ApiRequest request, httplib::Response& res)
     {
         // The routing decision for the first chunk (the engine routes again, identically).
-        std::optional<RouteDecision> route;
-        if (engine.hasRouter()) {
-            try {
-                route = engine.route(request.routingText);
-            } catch (const Error&) {
-            }
-        }
-        std::string answeredBy = "base";
-        std::vector<std::string> keywords;
-        int answering = -1;
-        if (request.choice.kind == ExpertChoice::Kind::Expert)
-            answering = request.choice.expert;
-        else if (request.choice.kind == ExpertChoice::Kind::Auto && route)
-            answering = route->expert;
-        for (const ServedExpert& expert : engine.experts()) {
-            if (expert.id == answering) {
-                answeredBy = std::to_string(expert.id);
-                keywords = expert.keywords;
-            }
-        }
-        double distance = std::nan("");
-        if (route && answeredBy != "base") {
-            for (const RouteCandidate& c : route->candidates)
-                if (c.expert == answering)
-                    distance = c.distance;
-        }
+        const Routed routed = routeRequest(engine, request);
         json first;
         std::shared_ptr<Exchange> exchange = submit(std::move(request));
         first = chunk(*exchange, "", true);
-        first["moin"] = moinField(exchange->request, route, answeredBy, distance, keywords);
+        first["moin"] = moinField(
+            exchange->request, routed.route, routed.answeredBy, routed.distance, routed.keywords);
 
         res.set_header("Cache-Control", "no-cache");
         res.set_header("X-Accel-Buffering", "no");
@@ -910,13 +963,308 @@ struct HttpApiServer::Impl {
         release(exchange);
     }
 
+    // ---- forwarding to an upstream server ----
+
+    /// One streamed forward, between the HTTP worker's calls of the content provider.
+    struct Forward {
+        ApiRequest request;
+        Routed routed;
+        std::string upstreamModel;
+        std::string id;
+        Clock::time_point received;
+        std::shared_ptr<UpstreamStream> stream;
+        std::string text;
+        std::string finishReason;
+        json usage;
+        double firstTokenSeconds = 0;
+        bool sentMoin = false;
+        bool completed = false;
+    };
+
+    static double secondsSince(Clock::time_point start)
+    {
+        return std::chrono::duration<double>(Clock::now() - start).count();
+    }
+
+    json forwardMoinField(
+        const ApiRequest& r, const Routed& routed, const std::string& model, double seconds) const
+    {
+        json out = moinField(r, routed.route, routed.answeredBy, routed.distance, routed.keywords);
+        out["upstream"] = upstream->url();
+        out["upstream_model"] = model;
+        out["total_seconds"] = seconds;
+        return out;
+    }
+
+    RecordedAnswer forwardedAnswer(const Routed& routed, const std::string& text,
+        const json& usage, double seconds, double firstTokenSeconds,
+        const std::string& stopReason) const
+    {
+        RecordedAnswer answer;
+        answer.text = text;
+        answer.answeredBy = routed.answeredBy;
+        answer.distance = routed.distance;
+        if (routed.route)
+            answer.candidatesJson = dumpJson(candidatesJson(*routed.route));
+        if (usage.is_object()) {
+            answer.promptTokens = usage.value("prompt_tokens", 0);
+            answer.completionTokens = usage.value("completion_tokens", 0);
+        }
+        answer.latencySeconds = seconds;
+        answer.firstTokenSeconds = firstTokenSeconds;
+        answer.tokensPerSecond = seconds > 0 ? answer.completionTokens / seconds : 0.0;
+        answer.stopReason = stopReason;
+        return answer;
+    }
+
+    static std::string textOf(const json& choice, bool chat, bool delta)
+    {
+        const json* holder = &choice;
+        if (chat) {
+            const char* key = delta ? "delta" : "message";
+            if (!choice.contains(key) || !choice[key].is_object())
+                return {};
+            holder = &choice[key];
+        }
+        const char* field = chat ? "content" : "text";
+        if (holder->contains(field) && (*holder)[field].is_string())
+            return (*holder)[field].get<std::string>();
+        return {};
+    }
+
+    // Routing and the record stay here; the upstream generates, asked for the chosen expert by
+    // the name it holds the adapter under.
+    void handleForward(const httplib::Request& req, httplib::Response& res, bool chat)
+    {
+        ApiRequest r = parseRequest(req, chat, engine, true);
+        const Routed routed = routeRequest(engine, r);
+        const std::string model = routed.expert >= 0 ? expertModelName(routed.expert) : "base";
+        json body = r.body;
+        body["model"] = model;
+        const std::string id = randomId(chat ? "chatcmpl-" : "cmpl-");
+        const Clock::time_point received = Clock::now();
+        const char* path = chat ? "/v1/chat/completions" : "/v1/completions";
+        ++forwarded;
+        if (r.stream) {
+            startForwardStream(std::move(r), routed, model, id, received, path, body, res);
+            return;
+        }
+        json answer;
+        try {
+            answer = upstream->post(path, dumpJson(body));
+        } catch (const UpstreamFailure& e) {
+            ++upstreamFailures;
+            record(r, id, std::nullopt); // the question is kept
+            throw HttpError(e.status, e.what(), e.type, e.code, e.param);
+        }
+        const double seconds = secondsSince(received);
+        const json& choice = answer["choices"][0];
+        const std::string text = textOf(choice, chat, false);
+        std::string finish = "stop";
+        if (choice.contains("finish_reason") && choice["finish_reason"].is_string())
+            finish = choice["finish_reason"].get<std::string>();
+        const json usage = answer.value("usage", json());
+        answer["model"] = r.model;
+        answer["moin"] = forwardMoinField(r, routed, model, seconds);
+        record(r, id, forwardedAnswer(routed, text, usage, seconds, seconds, finish));
+        ++completions;
+        res.set_content(dumpJson(answer), "application/json");
+    }
+
+    void startForwardStream(ApiRequest r, const Routed& routed, const std::string& model,
+        const std::string& id, Clock::time_point received, const char* path, json body,
+        httplib::Response& res)
+    {
+        body["stream"] = true;
+        auto forward = std::make_shared<Forward>();
+        forward->stream = upstream->stream(path, dumpJson(body));
+        try {
+            // Failures before the first byte get a status of their own, not a broken stream.
+            forward->stream->waitForStart();
+        } catch (const UpstreamFailure& e) {
+            ++upstreamFailures;
+            record(r, id, std::nullopt);
+            throw HttpError(e.status, e.what(), e.type, e.code, e.param);
+        }
+        forward->request = std::move(r);
+        forward->routed = routed;
+        forward->upstreamModel = model;
+        forward->id = id;
+        forward->received = received;
+        res.set_header("Cache-Control", "no-cache");
+        res.set_header("X-Accel-Buffering", "no");
+        res.set_chunked_content_provider(
+            "text/event-stream",
+            [this, forward](size_t, httplib::DataSink& sink) {
+                return forwardStep(*forward, sink);
+            },
+            [this, forward](bool) {
+                if (!forward->completed) {
+                    forward->stream->cancel();
+                    finishForward(*forward, "cancelled");
+                }
+            });
+    }
+
+    void finishForward(Forward& f, const std::string& stopReason)
+    {
+        if (f.completed)
+            return;
+        f.completed = true;
+        record(f.request, f.id,
+            forwardedAnswer(f.routed, f.text, f.usage, secondsSince(f.received),
+                f.firstTokenSeconds, stopReason));
+    }
+
+    // Ends a stream the upstream broke: an error event, then [DONE]; the partial answer is
+    // recorded as such.
+    bool failForward(Forward& f, httplib::DataSink& sink, const std::string& what)
+    {
+        ++upstreamFailures;
+        f.stream->cancel();
+        finishForward(f, "upstream_error");
+        const std::string message = "the upstream server " + upstream->url() + " " + what
+            + "; the stream ends here after " + std::to_string(f.text.size())
+            + " bytes of answer, which are recorded as a partial answer (retry the request)";
+        writeEvent(sink, errorBody(message, "server_error", "upstream_stream_failed", ""));
+        static const char kDone[] = "data: [DONE]\n\n";
+        sink.write(kDone, sizeof kDone - 1);
+        sink.done();
+        return true;
+    }
+
+    // One upstream event per call, passed on with our model name and "moin" field.
+    bool forwardStep(Forward& f, httplib::DataSink& sink)
+    {
+        auto gone = [&] {
+            ++disconnects;
+            f.stream->cancel();
+            finishForward(f, "cancelled");
+            return false;
+        };
+        static const char kDone[] = "data: [DONE]\n\n";
+        const std::optional<std::string> event = f.stream->nextEvent(1.0);
+        if (!event) {
+            if (!f.stream->finished()) {
+                // Nothing new: a comment notices a client that left.
+                static const char kKeepAlive[] = ": keep-alive\n\n";
+                return sink.write(kKeepAlive, sizeof kKeepAlive - 1) ? true : gone();
+            }
+            const std::string why = f.stream->failure();
+            if (why.empty() && !f.finishReason.empty()) {
+                // Complete (a finish reason came) but without [DONE]: end it as the upstream
+                // meant to.
+                finishForward(f, f.finishReason);
+                ++completions;
+                if (!sink.write(kDone, sizeof kDone - 1))
+                    return false;
+                sink.done();
+                return true;
+            }
+            return failForward(f, sink,
+                why.empty() ? "closed the stream before its end ([DONE])"
+                            : "broke the stream: " + why);
+        }
+        std::string data;
+        bool isData = false;
+        size_t start = 0;
+        while (start <= event->size()) {
+            size_t end = event->find('\n', start);
+            if (end == std::string::npos)
+                end = event->size();
+            std::string line = event->substr(start, end - start);
+            if (!line.empty() && line.back() == '\r')
+                line.pop_back();
+            if (line.rfind("data:", 0) == 0) {
+                std::string value = line.substr(5);
+                if (!value.empty() && value[0] == ' ')
+                    value.erase(0, 1);
+                data += (isData ? "\n" : "") + value;
+                isData = true;
+            }
+            start = end + 1;
+        }
+        if (!isData) {
+            const std::string comment = *event + "\n\n"; // keep-alives pass through
+            return sink.write(comment.data(), comment.size()) ? true : gone();
+        }
+        if (data == "[DONE]") {
+            finishForward(f, f.finishReason.empty() ? "stop" : f.finishReason);
+            ++completions;
+            if (!sink.write(kDone, sizeof kDone - 1))
+                return false;
+            sink.done();
+            return true;
+        }
+        json piece;
+        try {
+            piece = json::parse(data);
+        } catch (const json::exception&) {
+            return failForward(
+                f, sink, "sent an event that is not JSON: '" + utf8Prefix(data, 80) + "'");
+        }
+        if (!piece.is_object())
+            return failForward(f, sink, "sent an event that is not a JSON object");
+        if (piece.contains("error")) {
+            std::string message = piece["error"].dump();
+            if (piece["error"].is_object() && piece["error"].contains("message")
+                && piece["error"]["message"].is_string())
+                message = piece["error"]["message"].get<std::string>();
+            return failForward(f, sink, "reported an error mid-stream: " + message);
+        }
+        bool last = false;
+        if (piece.contains("choices") && piece["choices"].is_array()
+            && !piece["choices"].empty()) {
+            const json& choice = piece["choices"][0];
+            const std::string text = textOf(choice, f.request.chat, true);
+            if (!text.empty() && f.text.empty())
+                f.firstTokenSeconds = secondsSince(f.received);
+            f.text += text;
+            if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
+                f.finishReason = choice["finish_reason"].get<std::string>();
+                last = true;
+            }
+        }
+        if (piece.contains("usage") && piece["usage"].is_object()) {
+            f.usage = piece["usage"];
+            last = true;
+        }
+        piece["model"] = f.request.model;
+        piece.erase("moin"); // an upstream moin's own decision (it was told the expert)
+        if (!f.sentMoin || last) {
+            piece["moin"] = forwardMoinField(
+                f.request, f.routed, f.upstreamModel, secondsSince(f.received));
+            f.sentMoin = true;
+        }
+        return writeEvent(sink, piece) ? true : gone();
+    }
+
     // ---- the record in the workspace ----
 
     void record(const Exchange& exchange, const CompletionResult& result, const std::string& answer)
     {
+        const GenerationResult& g = result.generation;
+        RecordedAnswer recorded;
+        recorded.text = answer;
+        recorded.answeredBy = result.answeredBy;
+        recorded.distance = answerDistance(result);
+        recorded.candidatesJson = dumpJson(candidatesJson(result.route));
+        recorded.promptTokens = g.promptTokens;
+        recorded.completionTokens = int(g.tokens.size());
+        recorded.latencySeconds = result.totalSeconds;
+        recorded.firstTokenSeconds = result.firstTokenSeconds;
+        recorded.tokensPerSecond
+            = g.decodeSeconds > 0 ? double(g.tokens.size()) / g.decodeSeconds : 0.0;
+        recorded.stopReason = stopReasonOf(exchange, result);
+        record(exchange.request, exchange.id, recorded);
+    }
+
+    /// Records the request's messages and, unless it failed before any answer, the answer.
+    void record(const ApiRequest& r, const std::string& requestId,
+        const std::optional<RecordedAnswer>& answer)
+    {
         if (options.workspaceDirectory.empty())
             return;
-        const ApiRequest& r = exchange.request;
         try {
             std::lock_guard<std::mutex> lock(recordMutex);
             if (!workspace)
@@ -941,27 +1289,27 @@ struct HttpApiServer::Impl {
                 message.content = content;
                 store.addMessage(message);
             }
-            const GenerationResult& g = result.generation;
-            ChatMessage answerMessage;
-            answerMessage.conversationId = id;
-            answerMessage.role = "assistant";
-            answerMessage.content = answer;
-            answerMessage.answeredBy = result.answeredBy;
-            answerMessage.expertChoice = r.choice.toString();
-            answerMessage.distance = answerDistance(result);
-            answerMessage.candidatesJson = dumpJson(candidatesJson(result.route));
-            answerMessage.promptTokens = g.promptTokens;
-            answerMessage.completionTokens = int(g.tokens.size());
-            answerMessage.latencySeconds = result.totalSeconds;
-            answerMessage.firstTokenSeconds = result.firstTokenSeconds;
-            answerMessage.tokensPerSecond
-                = g.decodeSeconds > 0 ? double(g.tokens.size()) / g.decodeSeconds : 0.0;
-            answerMessage.stopReason = stopReasonOf(exchange, result);
-            store.addMessage(answerMessage);
+            if (answer) {
+                ChatMessage answerMessage;
+                answerMessage.conversationId = id;
+                answerMessage.role = "assistant";
+                answerMessage.content = answer->text;
+                answerMessage.answeredBy = answer->answeredBy;
+                answerMessage.expertChoice = r.choice.toString();
+                answerMessage.distance = answer->distance;
+                answerMessage.candidatesJson = answer->candidatesJson;
+                answerMessage.promptTokens = answer->promptTokens;
+                answerMessage.completionTokens = answer->completionTokens;
+                answerMessage.latencySeconds = answer->latencySeconds;
+                answerMessage.firstTokenSeconds = answer->firstTokenSeconds;
+                answerMessage.tokensPerSecond = answer->tokensPerSecond;
+                answerMessage.stopReason = answer->stopReason;
+                store.addMessage(answerMessage);
+            }
             ++recorded;
         } catch (const std::exception& e) {
             ++recordFailures;
-            std::fprintf(stderr, "moin api: could not record request %s: %s\n", exchange.id.c_str(),
+            std::fprintf(stderr, "moin api: could not record request %s: %s\n", requestId.c_str(),
                 e.what());
         }
     }
@@ -1110,6 +1458,11 @@ void HttpApiServer::start()
         throw Error("the request body limit must be at least 1 byte");
     if (o.keepAliveSeconds < 0)
         throw Error("the keep-alive time must be 0 or more seconds");
+    if (!o.upstream.url.empty())
+        d.upstream = std::make_unique<UpstreamClient>(o.upstream);
+    else if (!d.engine.canGenerate())
+        throw Error("the serving engine only routes; give an upstream server that generates "
+                    "(moin serve --upstream URL)");
     d.setUp();
     int port = o.port;
     if (port == 0) {
@@ -1185,6 +1538,8 @@ HttpApiStats HttpApiServer::stats() const
     s.disconnects = m_impl->disconnects;
     s.recorded = m_impl->recorded;
     s.recordFailures = m_impl->recordFailures;
+    s.forwarded = m_impl->forwarded;
+    s.upstreamFailures = m_impl->upstreamFailures;
     return s;
 }
 

@@ -72,6 +72,8 @@ std::string ExpertChoice::toString() const
     return "auto";
 }
 
+std::string expertModelName(int expert) { return "expert-" + std::to_string(expert); }
+
 struct ServingEngine::Impl {
     struct Pending {
         CompletionRequest request;
@@ -103,7 +105,8 @@ struct ServingEngine::Impl {
 
     std::string directory;
     ServingOptions options;
-    std::unique_ptr<LanguageModel> model;
+    std::unique_ptr<LanguageModel> model; ///< null on a routing-only engine
+    std::string baseDirectory;
     std::optional<Router> router;
     int64_t runId = 0;
     std::map<int, ServedExpert> experts;
@@ -528,10 +531,14 @@ std::unique_ptr<ServingEngine> ServingEngine::open(const std::string& workspaceD
     if (options.threads > 0)
         setComputeThreads(options.threads);
     Workspace workspace = Workspace::open(workspaceDirectory);
-    impl->model = std::make_unique<LanguageModel>(LanguageModel::load(
-        workspace.baseModelDirectory(), {resolveDevice(options.device), "auto", true}));
+    impl->baseDirectory = workspace.baseModelDirectory();
+    if (!options.routingOnly)
+        impl->model = std::make_unique<LanguageModel>(LanguageModel::load(
+            impl->baseDirectory, {resolveDevice(options.device), "auto", true}));
     impl->runId = options.runId ? options.runId : activeClusterRun(workspace);
     if (impl->runId != 0) {
+        // A routing-only engine passes no model: the router loads the base only if it embeds
+        // with it.
         impl->router = Router::open(workspace, impl->runId, impl->model.get());
         for (const ClusterInfo& cluster : listClusters(workspace, impl->runId))
             impl->keywords[cluster.cluster] = cluster.keywords;
@@ -545,6 +552,8 @@ std::unique_ptr<ServingEngine> ServingEngine::open(const std::string& workspaceD
                                              expert.expertPerplexity};
         }
     }
+    if (options.routingOnly)
+        return std::unique_ptr<ServingEngine>(new ServingEngine(std::move(impl)));
     LlamaImpl& llama = *impl->model->impl().model;
     impl->projections = llama.namedProjections();
     impl->slots = llama.makeCache(options.maxBatch, llama.config.maxPositions);
@@ -556,6 +565,9 @@ std::unique_ptr<ServingEngine> ServingEngine::open(const std::string& workspaceD
 
 std::future<CompletionResult> ServingEngine::submit(CompletionRequest request)
 {
+    if (!m_impl->model)
+        throw Error("this serving engine only routes (opened for a front that forwards "
+                    "generation to an upstream server); it cannot generate");
     request.options.validate();
     if (request.expert.kind == ExpertChoice::Kind::Expert
         && !m_impl->experts.count(request.expert.expert)) {
@@ -604,13 +616,36 @@ std::vector<ServedExpert> ServingEngine::experts() const
 
 bool ServingEngine::hasRouter() const { return m_impl->router.has_value(); }
 int64_t ServingEngine::runId() const { return m_impl->runId; }
-const LlamaConfig& ServingEngine::baseConfig() const { return m_impl->model->config(); }
-const Tokenizer& ServingEngine::tokenizer() const { return m_impl->model->tokenizer(); }
-std::string ServingEngine::baseModelDirectory() const { return m_impl->model->directory(); }
-std::string ServingEngine::device() const { return m_impl->model->device(); }
+bool ServingEngine::canGenerate() const { return m_impl->model != nullptr; }
+
+const LlamaConfig& ServingEngine::baseConfig() const
+{
+    if (!m_impl->model)
+        throw Error("this serving engine only routes: it has no base model loaded");
+    return m_impl->model->config();
+}
+
+const Tokenizer& ServingEngine::tokenizer() const
+{
+    if (!m_impl->model)
+        throw Error("this serving engine only routes: it has no tokenizer loaded");
+    return m_impl->model->tokenizer();
+}
+
+std::string ServingEngine::baseModelDirectory() const
+{
+    return m_impl->model ? m_impl->model->directory() : m_impl->baseDirectory;
+}
+
+std::string ServingEngine::device() const
+{
+    return m_impl->model ? m_impl->model->device() : std::string("none");
+}
 
 void ServingEngine::pin(int expert)
 {
+    if (!m_impl->model)
+        throw Error("this serving engine only routes: it loads no adapters");
     std::lock_guard<std::mutex> compute(m_impl->computeMutex);
     m_impl->acquire(expert, nullptr);
     std::lock_guard<std::mutex> lock(m_impl->cacheMutex);
@@ -628,6 +663,8 @@ void ServingEngine::unpin(int expert)
 
 void ServingEngine::preload(const std::vector<int>& experts)
 {
+    if (!m_impl->model)
+        throw Error("this serving engine only routes: it loads no adapters");
     std::lock_guard<std::mutex> compute(m_impl->computeMutex);
     for (int expert : experts)
         m_impl->acquire(expert, nullptr);

@@ -2,7 +2,9 @@
 // The local HTTP API: OpenAI's wire format (/v1/models, /v1/chat/completions, /v1/completions,
 // streamed as server-sent events or not) over a ServingEngine. Each answer also carries the
 // routing decision in an extra "moin" field, and every request is recorded in the workspace as
-// a conversation (source "api"). The HTTP library stays behind this header.
+// a conversation (source "api"). With an upstream, generation is forwarded to another
+// OpenAI-compatible server while routing and the record stay here. The HTTP library stays
+// behind this header.
 #include "moin/cancel.h"
 
 #include <cstdint>
@@ -12,6 +14,19 @@
 namespace moin {
 
 class ServingEngine;
+
+/// Where `moin serve --upstream` forwards generation.
+struct UpstreamOptions {
+    /// An OpenAI-compatible server holding the experts as named adapters ("expert-N", and
+    /// "base" for the base model alone): "http://HOST:PORT" (a trailing "/v1" is accepted).
+    /// Empty: this server generates itself. Default empty.
+    std::string url;
+    /// Sent as "Authorization: Bearer <apiKey>" to the upstream. Default none.
+    std::string apiKey;
+    /// Seconds to connect, and to wait for each piece of the answer, before giving up with
+    /// HTTP 504. Default 120.
+    double timeoutSeconds = 120;
+};
 
 struct HttpApiOptions {
     /// Address to listen on. Default 127.0.0.1 (this machine only); "0.0.0.0" for every
@@ -31,6 +46,9 @@ struct HttpApiOptions {
     /// Workspace folder in which every request is recorded as a conversation; empty records
     /// nothing.
     std::string workspaceDirectory;
+    /// When upstream.url is set, requests are routed here and generated there, with `model`
+    /// set to the chosen expert's name; the engine may then be routing-only.
+    UpstreamOptions upstream;
 };
 
 /// Counters since start(), for logs and tests.
@@ -44,6 +62,10 @@ struct HttpApiStats {
     /// Conversations written to the workspace, and writes that failed (logged to stderr).
     int64_t recorded = 0;
     int64_t recordFailures = 0;
+    /// Requests forwarded to the upstream, and those it failed (unreachable, timed out,
+    /// refused, malformed, cut mid-stream).
+    int64_t forwarded = 0;
+    int64_t upstreamFailures = 0;
 };
 
 /// An OpenAI-compatible server over one engine. The engine must outlive the server.

@@ -34,6 +34,10 @@ struct ServingOptions {
     int64_t runId = 0;
     /// Runner-up experts reported with each routing decision. Default 3.
     int candidates = 3;
+    /// Load only what routing needs: the router and the expert list, but no base model (unless
+    /// the run embeds with it) and no decode loop; submit() throws. For a front that forwards
+    /// generation to another server (HttpApiOptions::upstream). Default false.
+    bool routingOnly = false;
 };
 
 /// Which expert answers: the router's choice, the base model alone, or a forced expert.
@@ -45,6 +49,10 @@ struct ExpertChoice {
     static ExpertChoice parse(const std::string& text);
     std::string toString() const;
 };
+
+/// The model name of an expert in the API ("expert-3"): what /v1/models lists, and what an
+/// upstream server (`moin serve --upstream`) must hold the expert's adapter as.
+std::string expertModelName(int expert);
 
 struct CompletionRequest {
     /// The text to continue (chat templates are applied by the caller); BOS is prepended.
@@ -128,9 +136,13 @@ public:
     std::vector<ServedExpert> experts() const;
     bool hasRouter() const;
     int64_t runId() const;
+    /// Whether the engine generates (false when opened with routingOnly).
+    bool canGenerate() const;
+    /// The base model's config and tokenizer; throw moin::Error on a routing-only engine.
     const LlamaConfig& baseConfig() const;
     const Tokenizer& tokenizer() const;
     std::string baseModelDirectory() const;
+    /// Where the base model runs; "none" on a routing-only engine.
     std::string device() const;
 
     /// Keeps an expert loaded (loads it now); unpin lets the LRU evict it again.
