@@ -21,7 +21,9 @@ packages=(
   # fonts so screenshots and the headless app render real text
   fonts-dejavu-core
   # independent reference implementations for parity tests
-  python3-numpy python3-torch python3-sentencepiece
+  python3-numpy python3-torch python3-sentencepiece python3-jinja2
+  # Qt's own translations (standard buttons in the German UI)
+  qt6-translations-l10n
 )
 
 missing=()

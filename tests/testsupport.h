@@ -1,6 +1,7 @@
 #pragma once
 // Small fixtures shared by several suites.
 #include "moin/clustering.h"
+#include "moin/coordinator.h"
 #include "moin/corpus.h"
 #include "moin/error.h"
 #include "moin/model.h"
@@ -156,6 +157,33 @@ inline moin::TrainingSpec tinyTrainingSpec(int64_t runId, int cluster)
     spec.checkpointEvery = 4;
     spec.device = "cpu";
     return spec;
+}
+
+/// Trains one expert per cluster in `clusters` of `runId` (from `makeSpec`) through real `moin
+/// train-worker` processes, two at once; throws moin::Error naming the job that did not finish.
+inline void trainTinyExperts(
+    const QString& workspaceDirectory, int64_t runId, const std::vector<int>& clusters,
+    const std::function<moin::TrainingSpec(int64_t, int)>& makeSpec = tinyTrainingSpec)
+{
+    moin::Workspace workspace = moin::Workspace::open(workspaceDirectory.toStdString());
+    moin::TrainingQueue queue(workspace);
+    std::vector<moin::TrainingSpec> specs;
+    for (int cluster : clusters)
+        specs.push_back(makeSpec(runId, cluster));
+    const std::vector<int64_t> jobs = queue.enqueue(specs);
+    moin::CoordinatorOptions coordinator;
+    coordinator.workerExecutable = MOIN_CLI_PATH;
+    coordinator.workers = 2;
+    coordinator.threadsPerWorker = 1;
+    coordinator.pollSeconds = 0.05;
+    coordinator.onlyJobs = jobs;
+    moin::runTrainingQueue(workspace, coordinator);
+    for (int64_t id : jobs) {
+        const moin::TrainingJob job = queue.job(id);
+        if (job.state != moin::JobState::Done)
+            throw moin::Error("test expert job " + std::to_string(id) + " ended "
+                              + moin::toString(job.state) + ": " + job.error);
+    }
 }
 
 /// The message of the moin::Error that `action` throws, or an empty string if it throws none.

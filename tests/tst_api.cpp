@@ -36,7 +36,6 @@
 
 namespace {
 
-using testsupport::tinyTrainingSpec;
 using testsupport::topicText;
 
 struct Http {
@@ -274,23 +273,8 @@ void TestApi::initTestCase()
     QVERIFY(m_run > 0);
 
     // Experts 0 and 1 are trained; cluster 2 has none (its queries fall back to the base).
-    {
-        moin::TrainingQueue queue(*m_workspace);
-        const std::vector<int64_t> jobs =
-            queue.enqueue({tinyTrainingSpec(m_run, 0), tinyTrainingSpec(m_run, 1)});
-        moin::CoordinatorOptions coordinator;
-        coordinator.workerExecutable = MOIN_CLI_PATH;
-        coordinator.workers = 2;
-        coordinator.threadsPerWorker = 1;
-        coordinator.pollSeconds = 0.05;
-        coordinator.onlyJobs = jobs;
-        moin::runTrainingQueue(*m_workspace, coordinator);
-        for (int64_t id : jobs) {
-            const moin::TrainingJob job = queue.job(id);
-            QVERIFY2(job.state == moin::JobState::Done, job.error.c_str());
-        }
-        QCOMPARE(queue.experts(m_run).size(), size_t(2));
-    }
+    testsupport::trainTinyExperts(m_dir, m_run, {0, 1});
+    QCOMPARE(moin::TrainingQueue(*m_workspace).experts(m_run).size(), size_t(2));
     // From here on this process keeps at most one connection (the server's) while `moin`
     // child processes run; see reader().
     m_workspace.reset();

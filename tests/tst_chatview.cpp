@@ -127,22 +127,12 @@ void TestChatView::initTestCase()
     m_dir = topics.directory;
     m_run = topics.runId;
     QVERIFY(m_run > 0);
-    {
-        moin::Workspace workspace = moin::Workspace::open(m_dir.toStdString());
-        // Two of the three clusters get an expert: the third's questions go to the base.
-        moin::TrainingQueue queue(workspace);
-        queue.enqueue({tinySpec(m_run, 0), tinySpec(m_run, 1)});
-        moin::CoordinatorOptions coordinator;
-        coordinator.workerExecutable = MOIN_CLI_PATH;
-        coordinator.workers = 2;
-        coordinator.threadsPerWorker = 1;
-        coordinator.pollSeconds = 0.05;
-        moin::runTrainingQueue(workspace, coordinator);
-        for (const moin::ExpertInfo& expert : queue.experts(m_run))
-            m_trained.insert(expert.cluster);
-        QCOMPARE(m_trained, (std::set<int>{0, 1}));
-    }
+    // Two of the three clusters get an expert: the third's questions go to the base.
+    testsupport::trainTinyExperts(m_dir, m_run, {0, 1}, tinySpec);
     m_workspace = moin::Workspace::open(m_dir.toStdString());
+    for (const moin::ExpertInfo& expert : moin::TrainingQueue(*m_workspace).experts(m_run))
+        m_trained.insert(expert.cluster);
+    QCOMPARE(m_trained, (std::set<int>{0, 1}));
 }
 
 void TestChatView::cleanupTestCase()

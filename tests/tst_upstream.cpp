@@ -35,26 +35,6 @@
 
 namespace {
 
-moin::TrainingSpec tinySpec(int64_t runId, int cluster)
-{
-    moin::TrainingSpec spec = moin::TrainingSpec::preset("quick");
-    spec.runId = runId;
-    spec.cluster = cluster;
-    spec.lora.rank = 4;
-    spec.lora.alpha = 8;
-    spec.lora.targetModules = {"q_proj", "v_proj", "down_proj"};
-    spec.learningRate = 1e-2;
-    spec.minLearningRate = 1e-3;
-    spec.warmupSteps = 2;
-    spec.batchSize = 2;
-    spec.sequenceLength = 32;
-    spec.steps = 8;
-    spec.evalEvery = 4;
-    spec.checkpointEvery = 4;
-    spec.device = "cpu";
-    return spec;
-}
-
 struct Http {
     int status = 0;
     QByteArray body;
@@ -292,48 +272,13 @@ private:
 void TestUpstream::initTestCase()
 {
     QVERIFY(m_tmp.isValid());
-    const QString base = m_tmp.filePath("base");
-    m_base = base;
-    testsupport::makeTinyBaseModel(base);
-    moin::WorkspaceOptions options;
-    options.baseModel = base.toStdString();
-    m_dir = m_tmp.filePath("ws");
-    {
-        moin::Workspace workspace = moin::Workspace::create(m_dir.toStdString(), options);
-        QFile corpus(m_tmp.filePath("topics.jsonl"));
-        QVERIFY(corpus.open(QIODevice::WriteOnly));
-        for (int i = 0; i < 40; ++i) {
-            for (int topic = 0; topic < 3; ++topic)
-                corpus.write(
-                    QJsonDocument(QJsonObject {{"text", testsupport::topicText(topic, i)}})
-                        .toJson(QJsonDocument::Compact)
-                    + "\n");
-        }
-        corpus.close();
-        moin::ImportOptions import;
-        import.chunkTokens = 512;
-        moin::importCorpus(workspace, {corpus.fileName().toStdString()}, import);
-        moin::ClusterRunOptions cluster;
-        cluster.kmeans.k = 3;
-        cluster.layout.method = "pca";
-        m_run = moin::runClustering(workspace, cluster);
-        QVERIFY(m_run > 0);
-        // Experts 0 and 1 are trained; queries of cluster 2 go to the base.
-        moin::TrainingQueue queue(workspace);
-        const std::vector<int64_t> jobs = queue.enqueue({tinySpec(m_run, 0), tinySpec(m_run, 1)});
-        moin::CoordinatorOptions coordinator;
-        coordinator.workerExecutable = MOIN_CLI_PATH;
-        coordinator.workers = 2;
-        coordinator.threadsPerWorker = 1;
-        coordinator.pollSeconds = 0.05;
-        coordinator.onlyJobs = jobs;
-        moin::runTrainingQueue(workspace, coordinator);
-        for (int64_t id : jobs) {
-            const moin::TrainingJob job = queue.job(id);
-            QVERIFY2(job.state == moin::JobState::Done, job.error.c_str());
-        }
-        QCOMPARE(queue.experts(m_run).size(), size_t(2));
-    }
+    const testsupport::TopicWorkspace topics = testsupport::makeTopicWorkspace(m_tmp.path());
+    m_base = topics.baseModel;
+    m_dir = topics.directory;
+    m_run = topics.runId;
+    QVERIFY(m_run > 0);
+    // Experts 0 and 1 are trained; queries of cluster 2 go to the base.
+    testsupport::trainTinyExperts(m_dir, m_run, {0, 1});
     // The upstream holds the experts and records nothing; the front records.
     QVERIFY2(m_upstream.start({m_dir, "--port", "0", "--threads", "1", "--no-record"}),
         qPrintable(m_upstream.errors()));
