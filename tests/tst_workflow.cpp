@@ -51,7 +51,11 @@
 #include <QTest>
 #include <QTimer>
 
+#include <algorithm>
 #include <functional>
+#include <map>
+#include <set>
+#include <vector>
 
 using moin::ui::MainWindow;
 
@@ -195,12 +199,11 @@ void TestWorkflow::initTestCase()
     // A small corpus of two topics far apart, in three files of two formats.
     const QString corpus = m_tmp.filePath("corpus");
     QDir().mkpath(corpus);
-    writeFile(corpus + "/compilers.jsonl", jsonLines(0, 0, kDocumentsPerTopic));
+    // As many chunks of each topic: tf-idf drops words found in more than half of the chunks,
+    // which would be the words of a topic that has more than half of them.
+    writeFile(corpus + "/compilers.jsonl", jsonLines(0, 0, kDocumentsPerTopic - 1));
     writeFile(corpus + "/austen.jsonl", jsonLines(2, 0, kDocumentsPerTopic));
-    // A text file is one document; each of its paragraphs becomes a chunk.
-    writeFile(corpus + "/notes.md", (testsupport::topicText(0, 100) + "\n\n"
-                                     + testsupport::topicText(0, 101) + "\n")
-                                        .toUtf8());
+    writeFile(corpus + "/notes.md", (testsupport::topicText(0, 100) + "\n").toUtf8());
 }
 
 void TestWorkflow::importClusterTrainAndChat()
@@ -261,9 +264,9 @@ void TestWorkflow::importClusterTrainAndChat()
              qPrintable(imported.first().at(1).toString()));
     const moin::ImportReport report = imported.first().at(0).value<moin::ImportReport>();
     QCOMPARE(report.filesImported, int64_t(3));
-    QCOMPARE(report.documentsAdded, int64_t(2 * kDocumentsPerTopic + 1));
+    QCOMPARE(report.documentsAdded, int64_t(2 * kDocumentsPerTopic));
     const int chunks = int(report.chunksAdded);
-    QCOMPARE(chunks, 2 * kDocumentsPerTopic + 2); // a chunk per paragraph of the notes
+    QCOMPARE(chunks, 2 * kDocumentsPerTopic); // one chunk per document
     QCOMPARE(child<QLabel>(*corpus, "sourcesTotal")->text(), QString("3"));
     QCOMPARE(corpus->chunkModel()->rowCount(), chunks);
     QVERIFY(child<QWidget>(*corpus, "chunkTable")->isVisible());
@@ -297,15 +300,27 @@ void TestWorkflow::importClusterTrainAndChat()
     QCOMPARE(map->clusterCount(), 2);
     QCOMPARE(map->plottedPointCount(), qint64(chunks));
     {
-        // Every chunk is in one of the two clusters, each big enough to train an expert on.
+        // The two topics are the two clusters: every chunk of a file is in the same one.
         moin::Workspace workspace = moin::Workspace::open(directory.toStdString());
         QCOMPARE(moin::activeClusterRun(workspace), run);
-        int64_t clustered = 0;
-        for (const moin::ClusterInfo& cluster : moin::listClusters(workspace, run)) {
-            QVERIFY2(cluster.size >= 4, qPrintable(QString::number(cluster.size)));
-            clustered += cluster.size;
+        std::map<int64_t, std::string> sourceOf;
+        for (const moin::ChunkRecord& chunk : moin::findChunks(workspace, "", chunks))
+            sourceOf[chunk.id] = QFileInfo(QString::fromStdString(chunk.source)).fileName().toStdString();
+        std::map<std::string, std::set<int>> clustersOf;
+        for (const moin::ChunkPlacement& placement : moin::listPlacements(workspace, run))
+            clustersOf[sourceOf.at(placement.chunkId)].insert(placement.cluster);
+        QString listed;
+        for (const auto& [source, clusters] : clustersOf) {
+            listed += QString::fromStdString(source) + ':';
+            for (int cluster : clusters)
+                listed += ' ' + QString::number(cluster);
+            listed += "; ";
         }
-        QCOMPARE(clustered, int64_t(chunks));
+        QVERIFY2(clustersOf.size() == 3 && clustersOf["compilers.jsonl"].size() == 1
+                     && clustersOf["austen.jsonl"].size() == 1
+                     && clustersOf["compilers.jsonl"] != clustersOf["austen.jsonl"]
+                     && clustersOf["notes.md"] == clustersOf["compilers.jsonl"],
+                 qPrintable(listed));
     }
     saveScreenshot(window, "cluster-map");
     logStage("clustering");
@@ -376,6 +391,8 @@ void TestWorkflow::importClusterTrainAndChat()
     QVERIFY(chat && chat->isVisible());
     QTRY_VERIFY_WITH_TIMEOUT(chat->engine()->isOpen(), 60000);
     QTRY_COMPARE_WITH_TIMEOUT(chat->engine()->engine()->experts().size(), size_t(2), 60000);
+    // Every cluster has its expert: no notice about missing runs or experts.
+    QVERIFY2(chat->noticeText().isEmpty(), qPrintable(chat->noticeText()));
     const QString question = testsupport::topicText(0, 7).section(' ', 0, 10);
     const moin::RouteDecision route = chat->engine()->engine()->route(question.toStdString());
     QVERIFY(route.expert >= 0);

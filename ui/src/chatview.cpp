@@ -762,9 +762,9 @@ void ChatView::showEvent(QShowEvent* event)
     QWidget::showEvent(event);
     if (!m_workspace)
         return;
-    // Experts may have been trained, or the active run changed, while another view was shown.
-    if (m_engine->isOpen())
-        refresh();
+    // Experts may have been trained, or the active run changed, while another view was shown
+    // (also before the engine was first opened: the notice reads the run found here).
+    refresh();
     openEngineIfNeeded();
 }
 
@@ -830,13 +830,13 @@ void ChatView::updateNotice()
         text = tr("This workspace has no clustering run yet, so questions are not routed: the "
                   "base model answers them. Make a run on the Cluster map, then train experts "
                   "in Experts & training.");
-        button = tr("Experts & training");
+        button = tr("Experts && training"); // a single & would mark a shortcut key
         action = [this] { emit expertsViewRequested(); };
     } else if (m_experts.empty()) {
         text = tr("No expert is trained yet, so the base model answers every question (the "
                   "badge still shows where each one would go). Train experts in Experts & "
                   "training.");
-        button = tr("Experts & training");
+        button = tr("Experts && training"); // a single & would mark a shortcut key
         action = [this] { emit expertsViewRequested(); };
     }
     m_notice->setVisible(!text.isEmpty());
