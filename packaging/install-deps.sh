@@ -20,6 +20,8 @@ packages=(
   xvfb xauth x11-apps imagemagick
   # fonts so screenshots and the headless app render real text
   fonts-dejavu-core
+  # the .deb: cpack's dpkg-shlibdeps, and the checks of packaging/check-deb.sh
+  dpkg-dev fakeroot file desktop-file-utils appstream
   # independent reference implementations for parity tests
   python3-numpy python3-torch python3-sentencepiece python3-jinja2
   # Qt's own translations (standard buttons in the German UI)

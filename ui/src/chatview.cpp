@@ -744,9 +744,9 @@ void ChatView::showEvent(QShowEvent* event)
     QWidget::showEvent(event);
     if (!m_workspace)
         return;
-    // Experts may have been trained, or the active run changed, while another view was shown.
-    if (m_engine->isOpen())
-        refresh();
+    // Experts may have been trained, or the active run changed, while another view was shown
+    // (also before the engine was first opened: the notice reads the run found here).
+    refresh();
     openEngineIfNeeded();
 }
 
