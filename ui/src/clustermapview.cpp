@@ -1565,6 +1565,13 @@ void ClusterMapView::placeLabels()
                 at = centre + offset;
                 rect = QRect(int(at.x() - w / 2), int(at.y() - h / 2), size.width(),
                              size.height());
+                // A cluster near the edge keeps its whole label: moved inward, not clipped.
+                const QPoint before = rect.topLeft();
+                rect.moveLeft(std::clamp(rect.left(), area.left(),
+                                         std::max(area.left(), area.right() - rect.width())));
+                rect.moveTop(std::clamp(rect.top(), area.top(),
+                                        std::max(area.top(), area.bottom() - rect.height())));
+                at += QPointF(rect.topLeft() - before);
                 const bool shifted = !offset.isNull();
                 if (shifted && !area.contains(rect))
                     continue;
