@@ -88,6 +88,7 @@ private slots:
     void initTestCase();
     void cleanupTestCase();
     void startsEmptyAndLoadsTheEngine();
+    void longUnbrokenTextWrapsInsideTheBubble();
     void answerComesFromTheRoutedExpert();
     void shiftEnterIsANewLineAndEnterSends();
     void baseOnlyAnswersFromTheBase();
@@ -139,6 +140,20 @@ void TestChatView::cleanupTestCase()
 {
     m_view.reset();
     m_workspace.reset();
+}
+
+void TestChatView::longUnbrokenTextWrapsInsideTheBubble()
+{
+    moin::ui::Bubble bubble(moin::ui::Bubble::Kind::Assistant);
+    bubble.setAvailableWidth(320);
+    const QString noise = QString(300, QLatin1Char('x')) + " end";
+    bubble.setText(noise);
+    bubble.show();
+    QCoreApplication::processEvents();
+    QCOMPARE(bubble.text(), noise); // what is stored and exported is untouched
+    QVERIFY2(bubble.label()->sizeHint().width() <= 320,
+             qPrintable(QString::number(bubble.label()->sizeHint().width())));
+    QVERIFY(bubble.label()->heightForWidth(300) > 3 * bubble.label()->fontMetrics().height());
 }
 
 // Waits until no answer is generated any more; the transcript then has `expectedAnswers`.

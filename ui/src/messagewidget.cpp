@@ -445,6 +445,19 @@ void Bubble::updateLabel()
     static const QRegularExpression blankLines(QStringLiteral("\n[ \t]*(\n[ \t]*){2,}"));
     QString shown = m_text;
     shown.replace(blankLines, QStringLiteral("\n\n"));
+    // A QLabel wraps only at spaces: a long run without one (a URL, a hash, a small model's
+    // noise) would push the bubble past its column. A zero-width space every kLongRun
+    // characters of such a run gives the label places to break; text() keeps the original.
+    constexpr int kLongRun = 32;
+    int run = 0;
+    for (int i = 0; i < shown.size(); ++i) {
+        run = shown.at(i).isSpace() ? 0 : run + 1;
+        if (run == kLongRun) {
+            shown.insert(i + 1, QChar(0x200B));
+            ++i;
+            run = 0;
+        }
+    }
     if (m_streaming)
         shown += m_text.isEmpty() ? QString(kCaret) : QStringLiteral(" ") + kCaret;
     m_label->setText(shown);
