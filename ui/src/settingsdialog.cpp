@@ -1,4 +1,5 @@
 #include "settingsdialog.h"
+#include "widgetstyle.h"
 
 #include "moin/device.h"
 #include "moin/ui/appsettings.h"
@@ -39,30 +40,11 @@ QFormLayout* addGroup(QVBoxLayout* layout, const QString& title)
     return form;
 }
 
-QLabel* addRow(QFormLayout* form, const QString& label, QWidget* field, const char* objectName,
-               const QString& tip)
-{
-    field->setObjectName(QLatin1String(objectName));
-    field->setToolTip(tip);
-    auto* caption = new QLabel(label);
-    caption->setToolTip(tip);
-    caption->setBuddy(field);
-    form->addRow(caption, field);
-    return caption;
-}
-
 /// A note under a group's fields, in a quieter colour, wrapped.
 void addNote(QFormLayout* form, const QString& text)
 {
-    auto* note = new QLabel(text);
+    QLabel* note = mutedLabel(text);
     note->setWordWrap(true);
-    QPalette palette = note->palette();
-    const QColor ink = palette.color(QPalette::WindowText);
-    const QColor paper = palette.color(QPalette::Window);
-    palette.setColor(QPalette::WindowText, QColor((ink.red() * 60 + paper.red() * 40) / 100,
-                                                  (ink.green() * 60 + paper.green() * 40) / 100,
-                                                  (ink.blue() * 60 + paper.blue() * 40) / 100));
-    note->setPalette(palette);
     form->addRow(QString(), note);
 }
 } // namespace
@@ -95,14 +77,14 @@ SettingsDialog::SettingsDialog(QWidget* parent) : QDialog(parent)
         m_device->addItem(deviceLabel(id), id);
     }
     QList<QLabel*> captions;
-    captions << addRow(compute, tr("&Device:"), m_device, "device",
+    captions << addFormRow(compute, tr("&Device:"), m_device, "device",
            tr("Where the chat generates and the training workers train. Automatic uses the "
               "first CUDA GPU for the chat and spreads the workers over every GPU; without a "
               "GPU (or with a LibTorch built without CUDA) everything runs on the CPU."));
     m_threads = new QSpinBox;
     m_threads->setRange(0, cores);
     m_threads->setSpecialValueText(tr("Automatic"));
-    captions << addRow(compute, tr("&Threads:"), m_threads, "threads",
+    captions << addFormRow(compute, tr("&Threads:"), m_threads, "threads",
            tr("CPU threads the chat's model uses. Automatic lets LibTorch choose (one per "
               "core); this computer has %1 cores.")
                .arg(cores));
@@ -110,14 +92,14 @@ SettingsDialog::SettingsDialog(QWidget* parent) : QDialog(parent)
     QFormLayout* training = addGroup(layout, tr("Training"));
     m_workers = new QSpinBox;
     m_workers->setRange(1, 64);
-    captions << addRow(training, tr("&Workers at once:"), m_workers, "workers",
+    captions << addFormRow(training, tr("&Workers at once:"), m_workers, "workers",
            tr("Training processes run at the same time, one expert each. One per GPU is a "
               "good start; on a CPU, more workers share the same cores. The Train experts form "
               "and the Experts & training view use this value too."));
     m_threadsPerWorker = new QSpinBox;
     m_threadsPerWorker->setRange(0, cores);
     m_threadsPerWorker->setSpecialValueText(tr("Automatic"));
-    captions << addRow(training, tr("Threads &per worker:"), m_threadsPerWorker, "threadsPerWorker",
+    captions << addFormRow(training, tr("Threads &per worker:"), m_threadsPerWorker, "threadsPerWorker",
            tr("CPU threads of each training process. Automatic divides the cores between the "
               "workers."));
 
@@ -126,7 +108,7 @@ SettingsDialog::SettingsDialog(QWidget* parent) : QDialog(parent)
     m_adapterCache->setRange(16, 1024 * 1024);
     m_adapterCache->setSingleStep(64);
     m_adapterCache->setSuffix(tr(" MiB"));
-    captions << addRow(chat, tr("&Adapter cache:"), m_adapterCache, "adapterCache",
+    captions << addFormRow(chat, tr("&Adapter cache:"), m_adapterCache, "adapterCache",
            tr("Memory for experts kept loaded between questions; the least recently used one "
               "is dropped when a new one does not fit. Default: %1 MiB.")
                .arg(AppSettings::defaultAdapterCacheMiB()));
@@ -138,7 +120,7 @@ SettingsDialog::SettingsDialog(QWidget* parent) : QDialog(parent)
     m_language->addItem(tr("System language"), QString());
     for (const QString& language : AppSettings::availableLanguages())
         m_language->addItem(AppSettings::languageName(language), language);
-    captions << addRow(interfaceForm, tr("&Language:"), m_language, "language",
+    captions << addFormRow(interfaceForm, tr("&Language:"), m_language, "language",
            tr("Language of menus, views and messages. System language follows the "
               "desktop's setting, and English where there is no translation."));
     addNote(interfaceForm, tr("A new language is shown when MoIN Studio starts again."));

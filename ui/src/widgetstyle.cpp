@@ -1,6 +1,7 @@
 #include "widgetstyle.h"
 
 #include <QColor>
+#include <QFormLayout>
 #include <QFrame>
 #include <QLabel>
 #include <QPalette>
@@ -63,6 +64,18 @@ QFrame* statCard(QLabel** value, const char* objectName, const QString& caption,
     layout->addWidget(*value);
     layout->addWidget(mutedLabel(caption));
     return frame;
+}
+
+QLabel* addFormRow(QFormLayout* form, const QString& label, QWidget* field,
+                   const char* objectName, const QString& tip)
+{
+    field->setObjectName(QLatin1String(objectName));
+    field->setToolTip(tip);
+    auto* caption = new QLabel(label);
+    caption->setToolTip(tip);
+    caption->setBuddy(field);
+    form->addRow(caption, field);
+    return caption;
 }
 
 } // namespace moin::ui

@@ -5,6 +5,7 @@
 #include <QString>
 
 class QColor;
+class QFormLayout;
 class QFrame;
 class QLabel;
 class QWidget;
@@ -29,5 +30,10 @@ QLabel* mutedLabel(const QString& text = {}, qreal scale = 1.0);
 /// tooltip. `*value` receives the number's label (named `objectName` for tests).
 QFrame* statCard(QLabel** value, const char* objectName, const QString& caption,
                  const QString& tip, int verticalMargin = 8);
+
+/// Adds "label: field" to `form` with the same tooltip on both; the field is named
+/// `objectName` (for tests) and the label is its buddy. Returns the label.
+QLabel* addFormRow(QFormLayout* form, const QString& label, QWidget* field,
+                   const char* objectName, const QString& tip);
 
 } // namespace moin::ui
