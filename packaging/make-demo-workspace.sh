@@ -14,7 +14,8 @@ if [ ! -f "$workspace/workspace.sqlite" ]; then
   "$moin" init "$workspace" --name "MoIN demo"
 fi
 if "$moin" corpus "$workspace" --json | grep -q '^  "chunks": 0,'; then
-  "$moin" import "$workspace" "$root/resources/demo-corpus"
+  # The five JSON Lines files only: the folder also holds its README and licences.
+  "$moin" import "$workspace" "$root"/resources/demo-corpus/*.jsonl
 fi
 if ! "$moin" clusters "$workspace" --json >/dev/null 2>&1; then
   "$moin" cluster "$workspace" -k 5 --layout umap
