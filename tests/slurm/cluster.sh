@@ -20,30 +20,58 @@ if [ -z "$command" ] || [ -z "$dir" ]; then
   exit 2
 fi
 
-stop_daemon() { # pidfile
-  local pidfile=$1 pid
+# Alive and not a zombie (daemons are orphans; a container's PID 1 may never reap them).
+alive() {
+  [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null
+}
+
+stop_daemon() { # pidfile name
+  local pidfile=$1 name=$2 pid
   [ -f "$pidfile" ] || return 0
   pid=$(cat "$pidfile" 2>/dev/null || true)
   [ -n "$pid" ] || return 0
+  # Not a recycled pid: the process must be that daemon.
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$name" || return 0
   kill "$pid" 2>/dev/null || return 0
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || return 0
+  # A throw-away cluster has nothing to save: two seconds, then SIGKILL.
+  for _ in $(seq 20); do
+    alive "$pid" || return 0
     sleep 0.1
   done
   kill -9 "$pid" 2>/dev/null || true
 }
 
+# Processes of jobs of this cluster: they carry its SLURM_CONF and a SLURM_JOB_ID.
+job_processes() {
+  local pid environment
+  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+    [ "$pid" = $$ ] && continue
+    environment=$({ tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null) || continue
+    if grep -qxF "SLURM_CONF=$dir/slurm.conf" <<<"$environment" \
+        && grep -qx 'SLURM_JOB_ID=[0-9]*' <<<"$environment"; then
+      echo "$pid"
+    fi
+  done
+}
+
 if [ "$command" = stop ]; then
   [ -d "$dir" ] || exit 0
-  # slurmd first: it kills its job steps (slurmstepd) as it goes.
-  stop_daemon "$dir/run/slurmd.pid"
-  stop_daemon "$dir/run/slurmctld.pid"
-  stop_daemon "$dir/run/munged.pid"
-  # Leftover step daemons of this cluster only (their command lines name our spool folder).
-  for pid in $(pgrep -f "slurmstepd" 2>/dev/null || true); do
-    if tr '\0' ' ' <"/proc/$pid/environ" 2>/dev/null | grep -q "SLURM_CONF=$dir/slurm.conf"; then
-      kill -9 "$pid" 2>/dev/null || true
-    fi
+  dir=$(cd "$dir" && pwd)
+  export PATH="$PATH:/usr/sbin" SLURM_CONF="$dir/slurm.conf"
+  # Jobs first, while the daemons still run: a job's processes outlive slurmd otherwise.
+  if [ -f "$dir/run/slurmctld.pid" ]; then
+    scancel --user="$(id -un)" --full --signal=KILL 2>/dev/null || true
+    scancel --user="$(id -un)" 2>/dev/null || true
+    for _ in $(seq 50); do
+      [ -z "$(squeue -h -t running,completing -o %i 2>/dev/null)" ] && break
+      sleep 0.1
+    done
+  fi
+  stop_daemon "$dir/run/slurmd.pid" slurmd
+  stop_daemon "$dir/run/slurmctld.pid" slurmctld
+  stop_daemon "$dir/run/munged.pid" munged
+  for pid in $(job_processes); do
+    kill -9 "$pid" 2>/dev/null || true
   done
   rm -rf "$dir"
   exit 0
