@@ -1035,6 +1035,9 @@ bool TrainingView::startTraining()
     options.workerExecutable = executable.toStdString();
     options.workers = workers();
     options.exitWhenIdle = true;
+    // Where workers run is a setting of the training form (remembered across sessions).
+    options.backend = TrainingForm::lastBackend();
+    options.slurm = TrainingForm::lastSlurmOptions();
     m_cancel.reset();
     m_training = true;
     m_stopping = false;
@@ -1042,8 +1045,12 @@ bool TrainingView::startTraining()
     QMetaObject::invokeMethod(
         m_runner, [runner = m_runner, directory, options] { runner->run(directory, options); },
         Qt::QueuedConnection);
-    showStatus(counted(options.workers, tr("Training started with %L1 worker."),
-                       tr("Training started with %L1 workers.")));
+    if (options.backend == TrainingBackend::Slurm)
+        showStatus(tr("Training started on the Slurm cluster: queued jobs are submitted with "
+                      "sbatch as one job array."));
+    else
+        showStatus(counted(options.workers, tr("Training started with %L1 worker."),
+                           tr("Training started with %L1 workers.")));
     updateTrainButton();
     emit trainingChanged(true);
     return true;
