@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -162,6 +163,7 @@ struct TaskState {
 };
 
 constexpr const char* kHostPrefix = "slurm:";
+constexpr size_t kMaxArrayTasks = 1000;
 // squeue may fail for a while (the controller restarts); after this long the coordinator gives up.
 constexpr double kSqueueGiveUpSeconds = 120;
 // A task Slurm calls COMPLETED whose log has no final line yet: how long to wait for the line
@@ -204,8 +206,12 @@ private:
     void startQueued() override
     {
         const std::vector<int64_t> jobs = queuedJobs();
-        if (!jobs.empty())
-            submit(jobs);
+        // Slurm refuses arrays beyond its MaxArraySize (1001 by default): larger queues go in
+        // several arrays.
+        for (size_t first = 0; first < jobs.size(); first += kMaxArrayTasks) {
+            const size_t end = std::min(jobs.size(), first + kMaxArrayTasks);
+            submit(std::vector<int64_t>(jobs.begin() + long(first), jobs.begin() + long(end)));
+        }
     }
 
     // One array for all of `jobs`: a task list (task id -> job id) and a batch script, both
@@ -305,25 +311,32 @@ private:
         m_squeueDue = true; // see the new tasks at the next poll
     }
 
-    void stop(Worker& worker) override { scancel(worker, {}); }
-    // Slurm sends SIGKILL itself after its KillWait; this is for a task that still lingers.
-    void kill(Worker& worker) override { scancel(worker, {"--signal=KILL", "--full"}); }
+    // Collected and sent as one scancel per poll (a stop of thousands of tasks is one command).
+    // scancel's SIGTERM reaches the worker, which checkpoints; Slurm sends SIGKILL itself after
+    // its KillWait, and kill() is for a task that lingers beyond our grace too.
+    void stop(Worker& worker) override { m_toCancel.push_back(worker.slurmTask); }
+    void kill(Worker& worker) override { m_toKill.push_back(worker.slurmTask); }
 
-    void scancel(const Worker& worker, const std::vector<std::string>& options)
+    void scancel(std::vector<std::string>& tasks, const std::vector<std::string>& options)
     {
+        if (tasks.empty())
+            return;
         std::vector<std::string> args = {"scancel"};
         args.insert(args.end(), options.begin(), options.end());
-        args.push_back(worker.slurmTask);
+        args.insert(args.end(), tasks.begin(), tasks.end());
+        tasks.clear();
         const CommandResult result = runCommand(args);
+        // A task that ended meanwhile is no error; squeue tells how each one ended.
         if (result.exitCode != 0)
-            event(jobName(worker.jobId, worker.cluster) + ": scancel " + worker.slurmTask
-                  + " failed: " + result.message());
+            event("scancel failed: " + result.message());
         m_squeueDue = true;
     }
 
     // One squeue for every task of this workspace's arrays, at most every squeueSeconds.
     void refresh() override
     {
+        scancel(m_toCancel, {});
+        scancel(m_toKill, {"--signal=KILL", "--full"});
         m_fresh = false;
         if (m_workers.empty())
             return;
@@ -424,6 +437,8 @@ private:
     std::string m_arrayName;
     fs::path m_slurmDirectory;
     std::map<std::string, TaskState> m_tasks;
+    std::vector<std::string> m_toCancel;
+    std::vector<std::string> m_toKill;
     Clock::time_point m_squeueAt{};
     std::optional<Clock::time_point> m_squeueFailingSince;
     bool m_squeueDue = true;
