@@ -295,6 +295,7 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
     qint64 killedAtStep = 0;
     qint64 killedMs = 0;
     qint64 resumedMs = -1;
+    QString waitingNote;
     QDeadlineTimer deadline(150000);
     while (!coordinator.finished() && !deadline.hasExpired()) {
         const std::vector<LogLine> lines = logLines(m_dir.toStdString(), victim);
@@ -313,6 +314,10 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
         }
         if (killedPid != 0 && resumedMs < 0 && starts == 2)
             resumedMs = clock.elapsed();
+        // The throttle (2 at once) holds the third task back; its note says so.
+        const std::string note = queue.job(ids[2]).error;
+        if (note.find("waiting in Slurm") != std::string::npos)
+            waitingNote = QString::fromStdString(note);
         QThread::msleep(20);
     }
     QVERIFY2(coordinator.finished(), "the coordinator did not finish within 150 s");
@@ -330,6 +335,7 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
           (long long)(firstStartMs - submittedMs), (long long)(resubmittedMs - killedMs),
           (long long)(resumedMs - resubmittedMs), (long long)clock.elapsed());
 
+    QCOMPARE(waitingNote, QString("waiting in Slurm (JobArrayTaskLimit)"));
     const QStringList events = coordinator.events();
     for (int64_t id : ids) {
         const moin::TrainingJob job = queue.job(id);
@@ -338,6 +344,7 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
                                 .arg(id)
                                 .arg(QString::fromStdString(job.error), events.join(" | "))));
         QCOMPARE(job.step, kSteps);
+        QVERIFY2(job.error.empty(), job.error.c_str());
         QVERIFY(QString::fromStdString(job.workerHost).startsWith("slurm:"));
         QVERIFY(QFile::exists(QString::fromStdString(job.adapterPath)
                               + "/adapter_model.safetensors"));

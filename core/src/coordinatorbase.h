@@ -32,6 +32,8 @@ struct Worker {
     /// Slurm backend: "<array job>_<task>", and whether Slurm was seen running it.
     std::string slurmTask;
     bool slurmRunning = false;
+    /// What the job's note says about its Slurm task ("waiting in Slurm (Resources)").
+    std::string slurmNote;
     /// When Slurm reported the task completed while its log had no final line yet.
     std::optional<Clock::time_point> completedUnlogged;
     Clock::time_point stopSent{};

@@ -43,6 +43,9 @@ struct CommandResult {
         std::string text = err.empty() ? out : err;
         while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
             text.pop_back();
+        // Slurm's messages span lines ("sbatch: error: ..." twice): one line for people.
+        for (size_t at = text.find('\n'); at != std::string::npos; at = text.find('\n', at))
+            text.replace(at, 1, "; ");
         return text;
     }
 };
@@ -394,6 +397,10 @@ private:
                 worker.slurmRunning = true;
                 event(jobName(worker.jobId, worker.cluster) + " running as Slurm task "
                       + worker.slurmTask + (task.node.empty() ? "" : " on " + task.node));
+                note(worker, "");
+            } else if (task.state == "PENDING") {
+                // A handed-over job counts as running; its note says that Slurm holds it, why.
+                note(worker, "waiting in Slurm (" + task.reason + ")");
             }
             return std::nullopt;
         }
@@ -415,6 +422,19 @@ private:
         if (!task.reason.empty() && task.reason != "None")
             how += " (" + task.reason + ")";
         return how;
+    }
+
+    // The job's note (its error column) while Slurm holds the task; cleared once it runs.
+    void note(Worker& worker, const std::string& text)
+    {
+        if (worker.slurmNote == text)
+            return;
+        m_db.prepare("UPDATE training_jobs SET error = ? WHERE id = ? AND state = 'running'")
+            .bind(1, text)
+            .bind(2, worker.jobId)
+            .run();
+        worker.slurmNote = text;
+        m_touched.insert(worker.jobId);
     }
 
     // The state sacct knows of a task squeue no longer lists; "" without accounting.
