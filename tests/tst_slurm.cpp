@@ -379,6 +379,11 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
     QFile retried(m_dir + "/jobs/slurm/submit-2.tasks");
     QVERIFY(retried.open(QIODevice::ReadOnly));
     QCOMPARE(retried.readAll().trimmed(), QByteArray::number(qlonglong(victim)));
+    // Each task's output went to its job's worker.log.
+    QFile workerLog(QString::fromStdString(moin::jobDirectory(m_dir.toStdString(), victim))
+                    + "/worker.log");
+    QVERIFY(workerLog.open(QIODevice::ReadOnly));
+    QCOMPARE(workerLog.readAll().count("slurm: job"), 2);
 }
 
 void TestSlurm::pauseAndCancelBecomeScancel()
@@ -423,8 +428,10 @@ void TestSlurm::stopCheckpointsTasksAndRestartReattaches()
     // task runs; a new coordinator takes the task over instead of submitting it again.
     QProcess train;
     train.setProcessChannelMode(QProcess::MergedChannels);
+    // A relative workspace path: the tasks start elsewhere and must get it absolute.
+    train.setWorkingDirectory(m_tmp.path());
     train.start(MOIN_CLI_PATH,
-                {"train", m_dir, "--experts", "2", "--retrain", "--steps", "1000000", "--rank",
+                {"train", "ws", "--experts", "2", "--retrain", "--steps", "1000000", "--rank",
                  "4", "--batch", "2", "--seq-len", "32", "--checkpoint-every", "5",
                  "--device", "cpu", "--backend", "slurm", "--cpus-per-task", "1", "--time",
                  "10", "--max-concurrent", "1"});

@@ -192,7 +192,10 @@ public:
             throw Error("Slurm does not answer (squeue: " + probe.message()
                         + "); check that slurmctld runs and SLURM_CONF points to its "
                           "configuration, or train with the local backend");
-        m_slurmDirectory = fs::path(m_workspace.directory()) / "jobs" / "slurm";
+        // Tasks start in other folders, on other machines: every path they get is absolute.
+        m_directory = fs::absolute(m_workspace.directory()).lexically_normal().string();
+        m_executable = fs::absolute(m_options.workerExecutable).string();
+        m_slurmDirectory = fs::path(m_directory) / "jobs" / "slurm";
         fs::create_directories(m_slurmDirectory);
     }
 
@@ -231,7 +234,7 @@ private:
             fs::create_directories(jobDirectory(m_workspace, id));
         }
         writeFileAtomically(stem + ".tasks", tasks);
-        const std::string jobsDirectory = (fs::path(m_workspace.directory()) / "jobs").string();
+        const std::string jobsDirectory = (fs::path(m_directory) / "jobs").string();
         const std::string script =
             "#!/bin/sh\n"
             "# MoIN Studio: training jobs of one workspace as a Slurm job array. Task i runs the\n"
@@ -245,8 +248,8 @@ private:
             "echo \"slurm: job $SLURM_ARRAY_JOB_ID task $SLURM_ARRAY_TASK_ID on $(hostname)\"\n"
             "threads=${SLURM_CPUS_PER_TASK:-1}\n"
             "export OPENBLAS_NUM_THREADS=$threads\n"
-            "exec " + shellQuote(m_options.workerExecutable) + " train-worker "
-            + shellQuote(m_workspace.directory()) + " --job \"$job\" --threads \"$threads\"\n";
+            "exec " + shellQuote(m_executable) + " train-worker "
+            + shellQuote(m_directory) + " --job \"$job\" --threads \"$threads\"\n";
         writeFileAtomically(stem + ".sh", script);
         fs::permissions(stem + ".sh", fs::perms::owner_exec, fs::perm_options::add);
 
@@ -258,7 +261,7 @@ private:
                                          // A lost task is resubmitted by us (attempts count).
                                          "--no-requeue",
                                          "--cpus-per-task=" + std::to_string(m_slurm.cpusPerTask),
-                                         "--chdir=" + m_workspace.directory(),
+                                         "--chdir=" + m_directory,
                                          "--output=" + stem + "-%a.out"};
         if (!m_slurm.partition.empty())
             args.push_back("--partition=" + m_slurm.partition);
@@ -455,6 +458,8 @@ private:
 
     SlurmOptions m_slurm;
     std::string m_arrayName;
+    std::string m_directory;  // the workspace, absolute
+    std::string m_executable; // `moin`, absolute
     fs::path m_slurmDirectory;
     std::map<std::string, TaskState> m_tasks;
     std::vector<std::string> m_toCancel;
