@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <mutex>
@@ -127,13 +128,14 @@ public:
         std::lock_guard<std::mutex> lock(m_mutex);
         return m_events;
     }
-    /// Milliseconds since the coordinator started at which the first event containing
-    /// `text` came, or -1.
-    qint64 eventTime(const QString& text)
+    /// Milliseconds since the coordinator started at which the first event matching the
+    /// regular expression `pattern` came, or -1.
+    qint64 eventTime(const QString& pattern)
     {
+        const QRegularExpression expression(pattern);
         std::lock_guard<std::mutex> lock(m_mutex);
         for (int i = 0; i < m_events.size(); ++i)
-            if (m_events[i].contains(text))
+            if (m_events[i].contains(expression))
                 return m_eventMs[i];
         return -1;
     }
@@ -275,7 +277,10 @@ void TestSlurm::missingSlurmAndBadPartitionAreClearErrors()
 void TestSlurm::trainsArrayAndResumesKilledTask()
 {
     moin::TrainingQueue queue(*m_workspace);
-    const int64_t kSteps = 40;
+    const int64_t kSteps = 60;
+    // Kills land in steps 7 to 24: after the first checkpoint (every 5 steps), and long
+    // before the end, although the database's step lags the worker's by a poll or two.
+    const int64_t kKillBefore = 25;
     const std::vector<int64_t> ids = queue.enqueue(
         {tinySpec(m_run, 0, kSteps), tinySpec(m_run, 1, kSteps), tinySpec(m_run, 2, kSteps)});
     moin::CoordinatorOptions options = slurmOptions();
@@ -296,6 +301,8 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
     qint64 killedMs = 0;
     qint64 resumedMs = -1;
     QString waitingNote;
+    QString preemptedTask;
+    qint64 preemptedAtStep = 0;
     QDeadlineTimer deadline(150000);
     while (!coordinator.finished() && !deadline.hasExpired()) {
         const std::vector<LogLine> lines = logLines(m_dir.toStdString(), victim);
@@ -305,7 +312,7 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
         if (firstStartMs < 0 && starts > 0)
             firstStartMs = clock.elapsed();
         if (killedPid == 0 && starts == 1 && QFile::exists(checkpoint)
-            && queue.job(victim).step >= 7 && queue.job(victim).step < kSteps - 5) {
+            && queue.job(victim).step >= 7 && queue.job(victim).step < kKillBefore) {
             killedPid = lines.front().pid;
             QVERIFY(killedPid > 0);
             killedAtStep = queue.job(victim).step;
@@ -314,6 +321,16 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
         }
         if (killedPid != 0 && resumedMs < 0 && starts == 2)
             resumedMs = clock.elapsed();
+        // The second job's task is cancelled from outside, as an administrator, a preemption
+        // or a time limit would: SIGTERM, a checkpoint, and the job goes out again.
+        const moin::TrainingJob preempted = queue.job(ids[1]);
+        if (preemptedTask.isEmpty() && preempted.state == moin::JobState::Running
+            && preempted.step >= 7 && preempted.step < kKillBefore) {
+            preemptedTask = QString::fromStdString(preempted.workerHost).mid(6);
+            preemptedAtStep = preempted.step;
+            const QString answer = slurmCommand("scancel", {preemptedTask});
+            QVERIFY2(answer.isEmpty(), qPrintable(answer));
+        }
         // The throttle (2 at once) holds the third task back; its note says so.
         const std::string note = queue.job(ids[2]).error;
         if (note.find("waiting in Slurm") != std::string::npos)
@@ -327,7 +344,8 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
     // Figures for the report (the two clocks start within a millisecond of each other).
     const qint64 submittedMs = coordinator.eventTime("submitted to Slurm");
     const qint64 runningMs = coordinator.eventTime("running as Slurm task");
-    const qint64 resubmittedMs = coordinator.eventTime("(attempt 2)");
+    const qint64 resubmittedMs =
+        coordinator.eventTime(QString("^job %1 .*\\(attempt 2\\)").arg(victim));
     qInfo("first sbatch at %lld ms; a task seen RUNNING by squeue %lld ms later; its worker's "
           "first log line %lld ms after sbatch; kill -> resubmitted %lld ms -> resumed worker "
           "started %lld ms; all done in %lld ms",
@@ -353,7 +371,11 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
                                                               job.cluster)));
         QVERIFY(std::isfinite(job.expertPerplexity) && job.expertPerplexity > 0);
         QCOMPARE(queue.metrics(id).size(), size_t(kSteps));
-        QCOMPARE(job.attempts, id == victim ? 2 : 1);
+        QVERIFY2(job.attempts == (id == ids[2] ? 1 : 2),
+                 qPrintable(QString("job %1: %2 attempts; events: %3")
+                                .arg(id)
+                                .arg(job.attempts)
+                                .arg(events.join("\n"))));
     }
     // The killed task went back to the queue and came back in a second array, from its
     // checkpoint: its second start is at the checkpoint's step, not 0.
@@ -366,19 +388,49 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
     QCOMPARE(startSteps[0], qint64(0));
     QVERIFY2(startSteps[1] > 0 && startSteps[1] <= killedAtStep,
              qPrintable(QString("resumed at %1, killed at %2").arg(startSteps[1]).arg(killedAtStep)));
-    QVERIFY2(events.filter("submitted to Slurm").size() == 4, qPrintable(events.join("\n")));
+    QVERIFY(!preemptedTask.isEmpty());
+    const std::vector<LogLine> preemptedLines = logLines(m_dir.toStdString(), ids[1]);
+    std::vector<qint64> preemptedStarts;
+    bool interrupted = false;
+    for (const LogLine& line : preemptedLines) {
+        interrupted = interrupted || line.event == "interrupted";
+        if (line.event == "start")
+            preemptedStarts.push_back(line.step);
+    }
+    QVERIFY(interrupted);
+    QCOMPARE(preemptedStarts.size(), size_t(2));
+    // It checkpointed when it was stopped, so it resumes exactly where it was cancelled.
+    QVERIFY2(preemptedStarts[1] >= preemptedAtStep,
+             qPrintable(QString("resumed at %1, cancelled at %2")
+                            .arg(preemptedStarts[1])
+                            .arg(preemptedAtStep)));
     QVERIFY2(!events.filter(QRegularExpression("job " + QString::number(victim)
                                                + " .*ended FAILED.*resumes from its last "
                                                  "checkpoint"))
                   .isEmpty(),
              qPrintable(events.join("\n")));
-    QVERIFY2(!events.filter("(attempt 2)").isEmpty(), qPrintable(events.join("\n")));
-    // Two arrays: the first with all three tasks (throttled to 2 at once), the second the retry.
-    QVERIFY(QFile::exists(m_dir + "/jobs/slurm/submit-1.tasks"));
-    QVERIFY(QFile::exists(m_dir + "/jobs/slurm/submit-2.tasks"));
-    QFile retried(m_dir + "/jobs/slurm/submit-2.tasks");
-    QVERIFY(retried.open(QIODevice::ReadOnly));
-    QCOMPARE(retried.readAll().trimmed(), QByteArray::number(qlonglong(victim)));
+    QVERIFY2(!events.filter(QRegularExpression("job " + QString::number(ids[1])
+                                               + " .*stopped at step"))
+                  .isEmpty(),
+             qPrintable(events.join("\n")));
+    // The first array had all three tasks (throttled to 2 at once); the two jobs that came
+    // back went out again in one or two later arrays, and only they.
+    const int submitted = int(events.filter("submitted to Slurm").size());
+    QVERIFY2(submitted == 5, qPrintable(events.join("\n")));
+    QVERIFY2(events.filter("(attempt 2)").size() == 2, qPrintable(events.join("\n")));
+    QFile first(m_dir + "/jobs/slurm/submit-1.tasks");
+    QVERIFY(first.open(QIODevice::ReadOnly));
+    QCOMPARE(first.readAll().split('\n').count("") , 1); // three lines, one final newline
+    QByteArrayList again;
+    for (int array = 2; QFile::exists(m_dir + QString("/jobs/slurm/submit-%1.tasks").arg(array));
+         ++array) {
+        QFile tasks(m_dir + QString("/jobs/slurm/submit-%1.tasks").arg(array));
+        QVERIFY(tasks.open(QIODevice::ReadOnly));
+        again += tasks.readAll().trimmed().split('\n');
+    }
+    std::sort(again.begin(), again.end());
+    QCOMPARE(again, (QByteArrayList{QByteArray::number(qlonglong(std::min(victim, ids[1]))),
+                                    QByteArray::number(qlonglong(std::max(victim, ids[1])))}));
     // Each task's output went to its job's worker.log.
     QFile workerLog(QString::fromStdString(moin::jobDirectory(m_dir.toStdString(), victim))
                     + "/worker.log");
