@@ -19,6 +19,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QSet>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -277,10 +278,10 @@ void TestSlurm::missingSlurmAndBadPartitionAreClearErrors()
 void TestSlurm::trainsArrayAndResumesKilledTask()
 {
     moin::TrainingQueue queue(*m_workspace);
-    const int64_t kSteps = 60;
-    // Kills land in steps 7 to 24: after the first checkpoint (every 5 steps), and long
-    // before the end, although the database's step lags the worker's by a poll or two.
-    const int64_t kKillBefore = 25;
+    // The tiny model runs a step in 20 to 100 ms: kills land in steps 7 to 59 of 150, after
+    // the first checkpoint (every 5 steps) and long before the end.
+    const int64_t kSteps = 150;
+    const int64_t kKillBefore = 60;
     const std::vector<int64_t> ids = queue.enqueue(
         {tinySpec(m_run, 0, kSteps), tinySpec(m_run, 1, kSteps), tinySpec(m_run, 2, kSteps)});
     moin::CoordinatorOptions options = slurmOptions();
@@ -300,42 +301,57 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
     qint64 killedAtStep = 0;
     qint64 killedMs = 0;
     qint64 resumedMs = -1;
-    QString waitingNote;
+    QSet<QString> waitingNotes;
     QString preemptedTask;
     qint64 preemptedAtStep = 0;
     QDeadlineTimer deadline(150000);
+    // Progress from the logs themselves: the database's step lags the worker's by a poll.
+    auto progress = [&](int64_t id) {
+        struct {
+            int starts = 0;
+            qint64 step = 0;
+            qint64 pid = 0;
+        } p;
+        for (const LogLine& line : logLines(m_dir.toStdString(), id)) {
+            if (line.event == "start") {
+                ++p.starts;
+                p.pid = line.pid;
+            }
+            if (line.event == "step")
+                p.step = line.step;
+        }
+        return p;
+    };
     while (!coordinator.finished() && !deadline.hasExpired()) {
-        const std::vector<LogLine> lines = logLines(m_dir.toStdString(), victim);
-        int starts = 0;
-        for (const LogLine& line : lines)
-            starts += line.event == "start";
-        if (firstStartMs < 0 && starts > 0)
+        const auto victimProgress = progress(victim);
+        if (firstStartMs < 0 && victimProgress.starts > 0)
             firstStartMs = clock.elapsed();
-        if (killedPid == 0 && starts == 1 && QFile::exists(checkpoint)
-            && queue.job(victim).step >= 7 && queue.job(victim).step < kKillBefore) {
-            killedPid = lines.front().pid;
+        if (killedPid == 0 && victimProgress.starts == 1 && QFile::exists(checkpoint)
+            && victimProgress.step >= 7 && victimProgress.step < kKillBefore) {
+            killedPid = victimProgress.pid;
             QVERIFY(killedPid > 0);
-            killedAtStep = queue.job(victim).step;
+            killedAtStep = victimProgress.step;
             QCOMPARE(::kill(pid_t(killedPid), SIGKILL), 0);
             killedMs = clock.elapsed();
         }
-        if (killedPid != 0 && resumedMs < 0 && starts == 2)
+        if (killedPid != 0 && resumedMs < 0 && victimProgress.starts == 2)
             resumedMs = clock.elapsed();
         // The second job's task is cancelled from outside, as an administrator, a preemption
         // or a time limit would: SIGTERM, a checkpoint, and the job goes out again.
-        const moin::TrainingJob preempted = queue.job(ids[1]);
-        if (preemptedTask.isEmpty() && preempted.state == moin::JobState::Running
-            && preempted.step >= 7 && preempted.step < kKillBefore) {
-            preemptedTask = QString::fromStdString(preempted.workerHost).mid(6);
-            preemptedAtStep = preempted.step;
+        const auto preemptedProgress = progress(ids[1]);
+        if (preemptedTask.isEmpty() && preemptedProgress.starts == 1
+            && preemptedProgress.step >= 7 && preemptedProgress.step < kKillBefore) {
+            preemptedTask = QString::fromStdString(queue.job(ids[1]).workerHost).mid(6);
+            preemptedAtStep = preemptedProgress.step;
             const QString answer = slurmCommand("scancel", {preemptedTask});
             QVERIFY2(answer.isEmpty(), qPrintable(answer));
         }
-        // The throttle (2 at once) holds the third task back; its note says so.
-        const std::string note = queue.job(ids[2]).error;
-        if (note.find("waiting in Slurm") != std::string::npos)
-            waitingNote = QString::fromStdString(note);
-        QThread::msleep(20);
+        // The throttle (2 at once) or the node's 2 CPUs hold the third task back; its note
+        // says so.
+        const QString note = QString::fromStdString(queue.job(ids[2]).error);
+        if (note.startsWith("waiting in Slurm"))
+            waitingNotes.insert(note);
+        QThread::msleep(10);
     }
     QVERIFY2(coordinator.finished(), "the coordinator did not finish within 150 s");
     coordinator.join();
@@ -353,7 +369,9 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
           (long long)(firstStartMs - submittedMs), (long long)(resubmittedMs - killedMs),
           (long long)(resumedMs - resubmittedMs), (long long)clock.elapsed());
 
-    QCOMPARE(waitingNote, QString("waiting in Slurm (JobArrayTaskLimit)"));
+    QVERIFY2(waitingNotes.contains("waiting in Slurm (JobArrayTaskLimit)")
+                 || waitingNotes.contains("waiting in Slurm (Resources)"),
+             qPrintable(QStringList(waitingNotes.values()).join(", ")));
     const QStringList events = coordinator.events();
     for (int64_t id : ids) {
         const moin::TrainingJob job = queue.job(id);
