@@ -173,6 +173,36 @@ void addTrain(CLI::App& app)
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--worker-prefix", workerPrefix,
                     "Command put before each worker, e.g. 'nice -n 5' or 'prlimit --as=8G'");
+    static std::string backend = "local";
+    static std::string slurmExtra;
+    cmd->add_option("--backend", backend,
+                    "Where workers run: local processes, or tasks of a Slurm job array")
+        ->check(CLI::IsMember({"local", "slurm"}))
+        ->capture_default_str();
+    moin::SlurmOptions& slurm = coordinator.slurm;
+    const char* slurmGroup = "Slurm (with --backend slurm)";
+    cmd->add_option("--partition", slurm.partition, "Slurm partition (default: the cluster's)")
+        ->group(slurmGroup);
+    cmd->add_option("--account", slurm.account, "Slurm account to charge")->group(slurmGroup);
+    cmd->add_option("--time", slurm.timeLimit,
+                    "Time limit per task, e.g. 2:00:00 (a task that reaches it resumes from its "
+                    "checkpoint in a new task)")
+        ->group(slurmGroup);
+    cmd->add_option("--gres", slurm.gres, "Generic resources per task, e.g. gpu:1")
+        ->group(slurmGroup);
+    cmd->add_option("--cpus-per-task", slurm.cpusPerTask, "CPUs (and worker threads) per task")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str()
+        ->group(slurmGroup);
+    cmd->add_option("--mem", slurm.memory, "Memory per task, e.g. 8G")->group(slurmGroup);
+    cmd->add_option("--max-concurrent", slurm.maxConcurrent,
+                    "Tasks of one array running at once (0: as many as Slurm gives)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str()
+        ->group(slurmGroup);
+    cmd->add_option("--sbatch-args", slurmExtra,
+                    "More sbatch arguments, e.g. '--qos=long --constraint=a100'")
+        ->group(slurmGroup);
     cmd->add_option("--priority", priority, "Priority of the new jobs (higher runs first)");
     cmd->add_flag("--retrain", retrain, "Also queue experts that are already trained");
     cmd->add_flag("--queue-only", queueOnly, "Queue the jobs but do not run them");
@@ -260,6 +290,10 @@ void addTrain(CLI::App& app)
         std::istringstream words(workerPrefix);
         for (std::string word; words >> word;)
             coordinator.workerPrefix.push_back(word);
+        coordinator.backend = moin::trainingBackendFromString(backend);
+        std::istringstream extraWords(slurmExtra);
+        for (std::string word; extraWords >> word;)
+            coordinator.slurm.extraArguments.push_back(word);
         runQueueWithProgress(workspace, coordinator);
         const moin::QueueTotals totals = queue.totals();
         std::fprintf(stderr, "%lld done, %lld failed, %lld queued, %lld paused\n",

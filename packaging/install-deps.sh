@@ -16,6 +16,8 @@ packages=(
   libqcustomplot-dev libsqlite3-dev sqlite3 libssl-dev nlohmann-json3-dev libcli11-dev
   # the local HTTP API (`moin serve`)
   libcpp-httplib-dev
+  # the Slurm training backend (client commands), and the single-node cluster its tests start
+  slurm-client slurm-wlm slurmctld slurmd munge
   # headless GUI runs and screenshots
   xvfb xauth x11-apps imagemagick
   # fonts so screenshots and the headless app render real text

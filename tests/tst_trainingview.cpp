@@ -26,6 +26,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMessageBox>
 #include <QPointer>
 #include <QPushButton>
@@ -115,6 +116,7 @@ private slots:
     void emptyStates();
     void formExplainsAndChecksEveryField();
     void formChoosesClusters();
+    void formRemembersWhereJobsRun();
     void trainThroughTheForm();
     void stopQueuesRunningJobsAgain();
 
@@ -396,6 +398,53 @@ void TestTrainingView::formChoosesClusters()
                  && summary.contains("fewer than 2 chunks"),
              qPrintable(summary));
     QCOMPARE(child<QPushButton>(form, "trainingFormOk")->text(), QString("Add 3 jobs"));
+}
+
+void TestTrainingView::formRemembersWhereJobsRun()
+{
+    {
+        TrainingForm form(1, {{0, 10, "a, b", false, false}}, {});
+        QVERIFY(form.backend() == moin::TrainingBackend::Local);
+        // Slurm's settings show only when the jobs go to Slurm; the workers count only when not.
+        QVERIFY(child<QWidget>(form, "workers")->isVisibleTo(&form));
+        QVERIFY(!child<QWidget>(form, "slurmPartition")->isVisibleTo(&form));
+        auto* backend = child<QComboBox>(form, "backend");
+        backend->setCurrentIndex(backend->findData("slurm"));
+        QVERIFY(form.backend() == moin::TrainingBackend::Slurm);
+        QVERIFY(!child<QWidget>(form, "workers")->isVisibleTo(&form));
+        for (const char* name : {"slurmPartition", "slurmAccount", "slurmTime", "slurmGres",
+                                 "slurmCpus", "slurmMemory", "slurmMaxConcurrent"})
+            QVERIFY2(child<QWidget>(form, name)->isVisibleTo(&form), name);
+        child<QLineEdit>(form, "slurmPartition")->setText(" gpu ");
+        child<QLineEdit>(form, "slurmAccount")->setText("lab");
+        child<QLineEdit>(form, "slurmTime")->setText("2:00:00");
+        child<QLineEdit>(form, "slurmGres")->setText("gpu:1");
+        child<QSpinBox>(form, "slurmCpus")->setValue(4);
+        child<QLineEdit>(form, "slurmMemory")->setText("8G");
+        child<QSpinBox>(form, "slurmMaxConcurrent")->setValue(16);
+        form.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&form));
+        saveScreenshot(form, "training-form-slurm");
+        QSignalSpy submitted(&form, &TrainingForm::submitted);
+        form.accept();
+        QCOMPARE(submitted.count(), 1);
+    }
+    // Remembered for the next form and for Start training (the coordinator's options).
+    QVERIFY(TrainingForm::lastBackend() == moin::TrainingBackend::Slurm);
+    const moin::SlurmOptions slurm = TrainingForm::lastSlurmOptions();
+    QCOMPARE(slurm.partition, std::string("gpu"));
+    QCOMPARE(slurm.account, std::string("lab"));
+    QCOMPARE(slurm.timeLimit, std::string("2:00:00"));
+    QCOMPARE(slurm.gres, std::string("gpu:1"));
+    QCOMPARE(slurm.cpusPerTask, 4);
+    QCOMPARE(slurm.memory, std::string("8G"));
+    QCOMPARE(slurm.maxConcurrent, 16);
+    TrainingForm again(1, {{0, 10, "a, b", false, false}}, {});
+    QVERIFY(again.backend() == moin::TrainingBackend::Slurm);
+    QCOMPARE(again.slurmOptions().gres, std::string("gpu:1"));
+    again.setBackend(moin::TrainingBackend::Local);
+    again.accept();
+    QVERIFY(TrainingForm::lastBackend() == moin::TrainingBackend::Local);
 }
 
 void TestTrainingView::trainThroughTheForm()

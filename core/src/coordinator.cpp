@@ -1,14 +1,12 @@
-// The local training backend: worker processes for queued jobs, their logs gathered into the
-// workspace, pause/cancel requests carried out, and jobs of dead workers or coordinators
-// recovered. POSIX processes; no LibTorch here.
-#include "moin/coordinator.h"
+// The training queue's coordinator: the loop, log ingestion and job states every backend
+// shares (coordinatorbase.h), and the local backend, worker processes on this machine. POSIX
+// processes; no LibTorch here.
+#include "coordinatorbase.h"
 
 #include "moin/device.h"
 #include "moin/error.h"
 #include "moin/trainer.h"
 #include "moin/workspace.h"
-
-#include <nlohmann/json.hpp>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -22,8 +20,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <set>
 #include <thread>
 
 extern char** environ;
@@ -32,19 +28,29 @@ namespace fs = std::filesystem;
 
 namespace moin {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
-std::string hostName()
+std::string toString(TrainingBackend backend)
+{
+    return backend == TrainingBackend::Slurm ? "slurm" : "local";
+}
+
+TrainingBackend trainingBackendFromString(const std::string& name)
+{
+    if (name == "local")
+        return TrainingBackend::Local;
+    if (name == "slurm")
+        return TrainingBackend::Slurm;
+    throw Error("unknown training backend '" + name + "'; expected 'local' or 'slurm'");
+}
+
+std::string localHostName()
 {
     char name[256] = {};
     ::gethostname(name, sizeof name - 1);
     return name;
 }
 
-// True if `pid` is a live `moin train-worker` process of this job (not a recycled pid).
 bool isWorkerOf(int64_t pid, int64_t jobId)
 {
     if (pid <= 0 || ::kill(pid_t(pid), 0) != 0)
@@ -56,38 +62,337 @@ bool isWorkerOf(int64_t pid, int64_t jobId)
            && cmdline.find(job) != std::string::npos;
 }
 
-struct Worker {
-    int64_t jobId = 0;
-    int cluster = 0;
-    pid_t pid = 0;
-    /// Started by this coordinator (waitpid works) or adopted from one that died.
-    bool child = false;
-    Clock::time_point stopSent{};
+CoordinatorBase::CoordinatorBase(Workspace& workspace, const CoordinatorOptions& options)
+    : m_workspace(workspace), m_db(workspace.database()), m_options(options),
+      m_host(localHostName())
+{
+    if (m_options.workerExecutable.empty()
+        || ::access(m_options.workerExecutable.c_str(), X_OK) != 0) {
+        throw Error("the worker program '" + m_options.workerExecutable
+                    + "' is missing or not executable (it is the `moin` command-line tool)");
+    }
+    m_only.insert(m_options.onlyJobs.begin(), m_options.onlyJobs.end());
+}
+
+void CoordinatorBase::run(const std::function<void(const CoordinatorUpdate&)>& onUpdate,
+                          const CancelToken* cancel)
+{
+    recover();
+    flush(onUpdate);
     bool stopping = false;
-    bool killed = false;
-};
+    while (true) {
+        if (!stopping && cancel && cancel->isCancelled()) {
+            stopping = true;
+            for (Worker& worker : m_workers)
+                requestStop(worker);
+            event("stopping: running jobs write a checkpoint and go back to the queue");
+        }
+        carryOutRequests();
+        pollWorkers(stopping);
+        if (!stopping)
+            startQueued();
+        flush(onUpdate);
+        if (m_workers.empty() && (stopping || (m_options.exitWhenIdle && queuedJobs(1).empty())))
+            break;
+        std::this_thread::sleep_for(std::chrono::duration<double>(m_options.pollSeconds));
+    }
+    flush(onUpdate);
+}
 
-/// What the last lines of a job's log said about its end.
-struct LogState {
-    std::string final; ///< "", "done", "error", "interrupted"
-    json finalEvent;
-};
+std::string CoordinatorBase::jobName(int64_t jobId, int cluster) const
+{
+    return "job " + std::to_string(jobId) + " (expert " + std::to_string(cluster) + ")";
+}
 
-class Coordinator {
+// Jobs left "running" by a coordinator that is gone.
+void CoordinatorBase::recover()
+{
+    Statement query = m_db.prepare(
+        "SELECT id, cluster, worker_pid, worker_host FROM training_jobs WHERE state = "
+        "'running'");
+    std::vector<Worker> orphans;
+    std::vector<std::string> hosts;
+    while (query.step()) {
+        Worker worker;
+        worker.jobId = query.columnInt64(0);
+        worker.cluster = int(query.columnInt64(1));
+        worker.pid = pid_t(query.columnInt64(2));
+        orphans.push_back(worker);
+        hosts.push_back(query.columnText(3));
+    }
+    for (size_t i = 0; i < orphans.size(); ++i) {
+        Worker& worker = orphans[i];
+        if (!m_only.empty() && !m_only.count(worker.jobId))
+            continue;
+        if (adopt(worker, hosts[i])) {
+            event(jobName(worker.jobId, worker.cluster) + ": adopted its running worker ("
+                  + (worker.slurmTask.empty() ? "pid " + std::to_string(worker.pid)
+                                              : "Slurm task " + worker.slurmTask)
+                  + ")");
+            m_workers.push_back(worker);
+            m_touched.insert(worker.jobId);
+        } else if (hosts[i].empty()
+                   || (hosts[i] == m_host && !isWorkerOf(worker.pid, worker.jobId))) {
+            finish(worker, "the worker (pid " + std::to_string(worker.pid)
+                               + ") ended while no coordinator watched it");
+        }
+        // Else the worker belongs to another backend (a live local process while this is the
+        // Slurm backend, a Slurm task while this is the local one) or to another host.
+    }
+}
+
+std::vector<int64_t> CoordinatorBase::queuedJobs(size_t limit)
+{
+    std::vector<int64_t> ids;
+    Statement query = m_db.prepare(
+        "SELECT id FROM training_jobs WHERE state = 'queued' ORDER BY priority DESC, "
+        "position, id");
+    while (ids.size() < limit && query.step()) {
+        const int64_t id = query.columnInt64(0);
+        if (m_only.empty() || m_only.count(id))
+            ids.push_back(id);
+    }
+    return ids;
+}
+
+void CoordinatorBase::requestStop(Worker& worker)
+{
+    if (worker.stopping)
+        return;
+    worker.stopping = true;
+    worker.stopSent = Worker::Clock::now();
+    stop(worker);
+}
+
+// Pause and cancel requests on running jobs stop the worker: it checkpoints and exits.
+void CoordinatorBase::carryOutRequests()
+{
+    for (Worker& worker : m_workers) {
+        if (!worker.stopping) {
+            Statement query = m_db.prepare("SELECT request FROM training_jobs WHERE id = ?");
+            query.bind(1, worker.jobId);
+            if (query.step() && !query.columnText(0).empty())
+                requestStop(worker);
+        } else if (!worker.killed
+                   && std::chrono::duration<double>(Worker::Clock::now() - worker.stopSent)
+                              .count()
+                          > m_options.stopGraceSeconds) {
+            worker.killed = true;
+            kill(worker);
+            event(jobName(worker.jobId, worker.cluster) + " did not stop in time and was killed");
+        }
+    }
+}
+
+void CoordinatorBase::pollWorkers(bool stopping)
+{
+    refresh();
+    for (auto it = m_workers.begin(); it != m_workers.end();) {
+        Worker& worker = *it;
+        ingest(worker.jobId);
+        if (const std::optional<std::string> how = ended(worker)) {
+            finish(worker, *how, stopping);
+            it = m_workers.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+LogState CoordinatorBase::ingest(int64_t jobId)
+{
+    LogState state;
+    Statement offsetQuery = m_db.prepare("SELECT log_offset FROM training_jobs WHERE id = ?");
+    offsetQuery.bind(1, jobId);
+    if (!offsetQuery.step())
+        return state;
+    const int64_t offset = offsetQuery.columnInt64(0);
+    std::ifstream in(jobLogPath(m_workspace.directory(), jobId), std::ios::binary);
+    if (!in)
+        return state;
+    in.seekg(0, std::ios::end);
+    const int64_t size = int64_t(in.tellg());
+    if (size <= offset)
+        return state;
+    std::string text(size_t(size - offset), '\0');
+    in.seekg(offset);
+    in.read(text.data(), std::streamsize(text.size()));
+    const size_t end = text.rfind('\n');
+    if (end == std::string::npos)
+        return state;
+
+    Transaction transaction(m_db);
+    Statement metric = m_db.prepare(
+        "INSERT INTO training_metrics (job_id, step, loss, learning_rate, tokens_per_second, "
+        "seconds) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, step) DO UPDATE SET loss = "
+        "excluded.loss, learning_rate = excluded.learning_rate, tokens_per_second = "
+        "excluded.tokens_per_second, seconds = excluded.seconds, held_out_loss = NULL");
+    Statement heldOut = m_db.prepare(
+        "INSERT INTO training_metrics (job_id, step, held_out_loss) VALUES (?, ?, ?) "
+        "ON CONFLICT (job_id, step) DO UPDATE SET held_out_loss = excluded.held_out_loss");
+    json lastStep;
+    json lastEval;
+    size_t begin = 0;
+    while (begin <= end) {
+        const size_t newline = text.find('\n', begin);
+        const std::string line = text.substr(begin, newline - begin);
+        begin = newline + 1;
+        json e;
+        try {
+            e = json::parse(line);
+        } catch (const json::exception&) {
+            continue; // a torn line from an earlier crash
+        }
+        const std::string kind = e.value("event", "");
+        if (kind == "step") {
+            metric.reset();
+            metric.bind(1, jobId)
+                .bind(2, e.value("step", int64_t(0)))
+                .bind(3, e.value("loss", 0.0))
+                .bind(4, e.value("lr", 0.0))
+                .bind(5, e.value("tokens_per_second", 0.0))
+                .bind(6, e.value("seconds", 0.0))
+                .run();
+            lastStep = e;
+        } else if (kind == "eval") {
+            heldOut.reset();
+            heldOut.bind(1, jobId)
+                .bind(2, e.value("step", int64_t(0)))
+                .bind(3, e.value("held_out_loss", 0.0))
+                .run();
+            lastEval = e;
+        } else if (kind == "start") {
+            m_db.prepare("UPDATE training_jobs SET total_steps = ?, device = ? WHERE id = ?")
+                .bind(1, e.value("total_steps", int64_t(0)))
+                .bind(2, e.value("device", std::string()))
+                .bind(3, jobId)
+                .run();
+            state = {};
+            m_finals.erase(jobId);
+        } else if (kind == "done" || kind == "error" || kind == "interrupted") {
+            state.final = kind;
+            state.finalEvent = e;
+        }
+    }
+    if (!lastStep.is_null()) {
+        m_db.prepare("UPDATE training_jobs SET step = ?, loss = ?, learning_rate = ?, "
+                     "tokens_per_second = ? WHERE id = ?")
+            .bind(1, lastStep.value("step", int64_t(0)))
+            .bind(2, lastStep.value("loss", 0.0))
+            .bind(3, lastStep.value("lr", 0.0))
+            .bind(4, lastStep.value("tokens_per_second", 0.0))
+            .bind(5, jobId)
+            .run();
+    }
+    if (!lastEval.is_null()) {
+        m_db.prepare("UPDATE training_jobs SET held_out_loss = ? WHERE id = ?")
+            .bind(1, lastEval.value("held_out_loss", 0.0))
+            .bind(2, jobId)
+            .run();
+    }
+    m_db.prepare("UPDATE training_jobs SET log_offset = ? WHERE id = ?")
+        .bind(1, offset + int64_t(end) + 1)
+        .bind(2, jobId)
+        .run();
+    if (!state.final.empty())
+        m_finals[jobId] = state;
+    transaction.commit();
+    m_touched.insert(jobId);
+    return state;
+}
+
+void CoordinatorBase::finish(const Worker& worker, const std::string& how, bool coordinatorStopping)
+{
+    ingest(worker.jobId);
+    LogState log;
+    if (auto found = m_finals.find(worker.jobId); found != m_finals.end()) {
+        log = found->second;
+        m_finals.erase(found);
+    }
+    const TrainingJob job = TrainingQueue(m_workspace).job(worker.jobId);
+    const std::string name = jobName(job.id, job.cluster);
+    Transaction transaction(m_db);
+    auto set = [&](const std::string& state, const std::string& error) {
+        const bool final = state == "done" || state == "failed" || state == "cancelled";
+        m_db.prepare("UPDATE training_jobs SET state = ?, request = '', worker_pid = 0, "
+                     "error = ?, finished_at = CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%fZ', "
+                     "'now') ELSE NULL END WHERE id = ?")
+            .bind(1, state)
+            .bind(2, error)
+            .bind(3, int64_t(final))
+            .bind(4, job.id)
+            .run();
+    };
+    if (log.final == "done") {
+        set("done", "");
+        m_db.prepare("UPDATE training_jobs SET base_perplexity = ?, expert_perplexity = ?, "
+                     "adapter_path = ?, step = ? WHERE id = ?")
+            .bind(1, log.finalEvent.value("base_perplexity", 0.0))
+            .bind(2, log.finalEvent.value("expert_perplexity", 0.0))
+            .bind(3, log.finalEvent.value("adapter", std::string()))
+            .bind(4, log.finalEvent.value("step", int64_t(0)))
+            .bind(5, job.id)
+            .run();
+        event(name + " done: held-out perplexity "
+              + std::to_string(log.finalEvent.value("base_perplexity", 0.0)) + " (base) -> "
+              + std::to_string(log.finalEvent.value("expert_perplexity", 0.0)) + " (expert)");
+    } else if (job.request == "cancel") {
+        set("cancelled", "");
+        event(name + " cancelled");
+    } else if (log.final == "error") {
+        const std::string message = log.finalEvent.value("message", std::string("failed"));
+        set("failed", message);
+        event(name + " failed: " + message);
+    } else if (job.request == "pause") {
+        set("paused", "");
+        event(name + " paused at step " + std::to_string(job.step));
+    } else if (log.final == "interrupted" || coordinatorStopping) {
+        set("queued", "");
+        event(name + " stopped at step " + std::to_string(job.step)
+              + "; it resumes from its checkpoint when training starts again");
+    } else if (job.attempts >= job.maxAttempts) {
+        set("failed", how + " at step " + std::to_string(job.step) + "; gave up after "
+                          + std::to_string(job.attempts) + " attempts (see "
+                          + jobDirectory(m_workspace, job.id) + "/worker.log)");
+        event(name + " failed: " + how);
+    } else {
+        set("queued", how + " at step " + std::to_string(job.step)
+                          + "; resuming from its last checkpoint");
+        event(name + ": " + how + "; it resumes from its last checkpoint");
+    }
+    transaction.commit();
+    m_touched.insert(job.id);
+}
+
+void CoordinatorBase::flush(const std::function<void(const CoordinatorUpdate&)>& onUpdate)
+{
+    if (!onUpdate || (m_touched.empty() && m_events.empty()))
+        return;
+    CoordinatorUpdate update;
+    TrainingQueue queue(m_workspace);
+    update.totals = queue.totals();
+    for (int64_t id : m_touched)
+        update.jobs.push_back(queue.job(id));
+    update.events = std::move(m_events);
+    m_events.clear();
+    m_touched.clear();
+    onUpdate(update);
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Workers are processes on this machine, at most `workers` at once.
+class LocalCoordinator : public CoordinatorBase {
 public:
-    Coordinator(Workspace& workspace, const CoordinatorOptions& options)
-        : m_workspace(workspace), m_db(workspace.database()), m_options(options),
-          m_host(hostName())
+    LocalCoordinator(Workspace& workspace, const CoordinatorOptions& options)
+        : CoordinatorBase(workspace, options)
     {
         if (m_options.workers < 1)
             throw Error("workers must be 1 or more; got " + std::to_string(m_options.workers));
         if (m_options.threadsPerWorker < 0)
             throw Error("threads per worker must be 0 (automatic) or more");
-        if (m_options.workerExecutable.empty()
-            || ::access(m_options.workerExecutable.c_str(), X_OK) != 0) {
-            throw Error("the worker program '" + m_options.workerExecutable
-                        + "' is missing or not executable (it is the `moin` command-line tool)");
-        }
         m_threads = m_options.threadsPerWorker;
         if (m_threads == 0) {
             const int cores = std::max(1u, std::thread::hardware_concurrency());
@@ -102,101 +407,48 @@ public:
             if (m_devices.empty())
                 m_devices.push_back("cpu");
         }
-        m_only.insert(m_options.onlyJobs.begin(), m_options.onlyJobs.end());
-    }
-
-    void run(const std::function<void(const CoordinatorUpdate&)>& onUpdate,
-             const CancelToken* cancel)
-    {
-        recover();
-        flush(onUpdate);
-        bool stopping = false;
-        while (true) {
-            if (!stopping && cancel && cancel->isCancelled()) {
-                stopping = true;
-                for (Worker& worker : m_workers)
-                    stop(worker);
-                event("stopping: running jobs write a checkpoint and go back to the queue");
-            }
-            carryOutRequests();
-            pollWorkers(stopping);
-            if (!stopping)
-                startWorkers();
-            flush(onUpdate);
-            if (m_workers.empty() && (stopping || (m_options.exitWhenIdle && !hasQueued())))
-                break;
-            std::this_thread::sleep_for(std::chrono::duration<double>(m_options.pollSeconds));
-        }
-        flush(onUpdate);
     }
 
 private:
-    void event(const std::string& line) { m_events.push_back(line); }
-
-    std::string jobName(int64_t jobId, int cluster) const
+    bool adopt(Worker& worker, const std::string& host) override
     {
-        return "job " + std::to_string(jobId) + " (expert " + std::to_string(cluster) + ")";
+        if (host != m_host || !isWorkerOf(worker.pid, worker.jobId))
+            return false;
+        worker.child = false;
+        return true;
     }
 
-    // Jobs left "running" by a coordinator that is gone.
-    void recover()
-    {
-        Statement query = m_db.prepare(
-            "SELECT id, cluster, worker_pid, worker_host FROM training_jobs WHERE state = "
-            "'running'");
-        std::vector<Worker> orphans;
-        std::vector<std::string> hosts;
-        while (query.step()) {
-            Worker worker;
-            worker.jobId = query.columnInt64(0);
-            worker.cluster = int(query.columnInt64(1));
-            worker.pid = pid_t(query.columnInt64(2));
-            orphans.push_back(worker);
-            hosts.push_back(query.columnText(3));
-        }
-        for (size_t i = 0; i < orphans.size(); ++i) {
-            Worker& worker = orphans[i];
-            if (!m_only.empty() && !m_only.count(worker.jobId))
-                continue;
-            if (hosts[i] == m_host && isWorkerOf(worker.pid, worker.jobId)) {
-                event(jobName(worker.jobId, worker.cluster) + ": adopted its running worker (pid "
-                      + std::to_string(worker.pid) + ")");
-                m_workers.push_back(worker);
-                m_touched.insert(worker.jobId);
-            } else if (hosts[i] == m_host || hosts[i].empty()) {
-                finish(worker, "the worker (pid " + std::to_string(worker.pid)
-                                   + ") ended while no coordinator watched it");
-            }
-            // Workers on other hosts belong to another backend (a cluster scheduler).
-        }
-    }
-
-    bool hasQueued()
-    {
-        return nextQueued() != 0;
-    }
-
-    int64_t nextQueued()
-    {
-        Statement query = m_db.prepare(
-            "SELECT id FROM training_jobs WHERE state = 'queued' ORDER BY priority DESC, "
-            "position, id");
-        while (query.step()) {
-            const int64_t id = query.columnInt64(0);
-            if (m_only.empty() || m_only.count(id))
-                return id;
-        }
-        return 0;
-    }
-
-    void startWorkers()
+    void startQueued() override
     {
         while (int(m_workers.size()) < m_options.workers) {
-            const int64_t jobId = nextQueued();
-            if (jobId == 0)
+            const std::vector<int64_t> next = queuedJobs(1);
+            if (next.empty())
                 return;
-            start(jobId);
+            start(next.front());
         }
+    }
+
+    void stop(Worker& worker) override { ::kill(worker.pid, SIGTERM); }
+    void kill(Worker& worker) override { ::kill(worker.pid, SIGKILL); }
+
+    std::optional<std::string> ended(Worker& worker) override
+    {
+        if (!worker.child) {
+            if (isWorkerOf(worker.pid, worker.jobId))
+                return std::nullopt;
+            return std::string("the adopted worker ended");
+        }
+        int status = 0;
+        const pid_t result = ::waitpid(worker.pid, &status, WNOHANG);
+        if (result == worker.pid) {
+            if (WIFSIGNALED(status))
+                return "the worker was killed by signal " + std::to_string(WTERMSIG(status))
+                       + " (" + strsignal(WTERMSIG(status)) + ")";
+            return "the worker exited with code " + std::to_string(WEXITSTATUS(status));
+        }
+        if (result < 0)
+            return std::string("the worker vanished");
+        return std::nullopt;
     }
 
     void start(int64_t jobId)
@@ -288,264 +540,9 @@ private:
               + (job.attempts > 0 ? " (attempt " + std::to_string(job.attempts + 1) + ")" : ""));
     }
 
-    void stop(Worker& worker)
-    {
-        if (worker.stopping)
-            return;
-        worker.stopping = true;
-        worker.stopSent = Clock::now();
-        ::kill(worker.pid, SIGTERM);
-    }
-
-    // Pause and cancel requests on running jobs become SIGTERM: the worker checkpoints and exits.
-    void carryOutRequests()
-    {
-        for (Worker& worker : m_workers) {
-            if (!worker.stopping) {
-                Statement query =
-                    m_db.prepare("SELECT request FROM training_jobs WHERE id = ?");
-                query.bind(1, worker.jobId);
-                if (query.step() && !query.columnText(0).empty())
-                    stop(worker);
-            } else if (!worker.killed
-                       && std::chrono::duration<double>(Clock::now() - worker.stopSent).count()
-                              > m_options.stopGraceSeconds) {
-                ::kill(worker.pid, SIGKILL);
-                worker.killed = true;
-                event(jobName(worker.jobId, worker.cluster)
-                      + " did not stop in time and was killed");
-            }
-        }
-    }
-
-    void pollWorkers(bool stopping)
-    {
-        for (auto it = m_workers.begin(); it != m_workers.end();) {
-            Worker& worker = *it;
-            bool exited = false;
-            std::string how;
-            if (worker.child) {
-                int status = 0;
-                const pid_t result = ::waitpid(worker.pid, &status, WNOHANG);
-                if (result == worker.pid) {
-                    exited = true;
-                    if (WIFSIGNALED(status))
-                        how = "the worker was killed by signal " + std::to_string(WTERMSIG(status))
-                              + " (" + strsignal(WTERMSIG(status)) + ")";
-                    else
-                        how = "the worker exited with code " + std::to_string(WEXITSTATUS(status));
-                } else if (result < 0) {
-                    exited = true;
-                    how = "the worker vanished";
-                }
-            } else if (!isWorkerOf(worker.pid, worker.jobId)) {
-                exited = true;
-                how = "the adopted worker ended";
-            }
-            ingest(worker.jobId);
-            if (exited) {
-                finish(worker, how, stopping);
-                it = m_workers.erase(it);
-            } else {
-                ++it;
-            }
-        }
-    }
-
-    // Reads the log lines written since the last time into the job row and its metrics.
-    LogState ingest(int64_t jobId)
-    {
-        LogState state;
-        Statement offsetQuery = m_db.prepare("SELECT log_offset FROM training_jobs WHERE id = ?");
-        offsetQuery.bind(1, jobId);
-        if (!offsetQuery.step())
-            return state;
-        const int64_t offset = offsetQuery.columnInt64(0);
-        std::ifstream in(jobLogPath(m_workspace.directory(), jobId), std::ios::binary);
-        if (!in)
-            return state;
-        in.seekg(0, std::ios::end);
-        const int64_t size = int64_t(in.tellg());
-        if (size <= offset)
-            return state;
-        std::string text(size_t(size - offset), '\0');
-        in.seekg(offset);
-        in.read(text.data(), std::streamsize(text.size()));
-        const size_t end = text.rfind('\n');
-        if (end == std::string::npos)
-            return state;
-
-        Transaction transaction(m_db);
-        Statement metric = m_db.prepare(
-            "INSERT INTO training_metrics (job_id, step, loss, learning_rate, tokens_per_second, "
-            "seconds) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, step) DO UPDATE SET loss = "
-            "excluded.loss, learning_rate = excluded.learning_rate, tokens_per_second = "
-            "excluded.tokens_per_second, seconds = excluded.seconds, held_out_loss = NULL");
-        Statement heldOut = m_db.prepare(
-            "INSERT INTO training_metrics (job_id, step, held_out_loss) VALUES (?, ?, ?) "
-            "ON CONFLICT (job_id, step) DO UPDATE SET held_out_loss = excluded.held_out_loss");
-        json lastStep;
-        json lastEval;
-        size_t begin = 0;
-        while (begin <= end) {
-            const size_t newline = text.find('\n', begin);
-            const std::string line = text.substr(begin, newline - begin);
-            begin = newline + 1;
-            json e;
-            try {
-                e = json::parse(line);
-            } catch (const json::exception&) {
-                continue; // a torn line from an earlier crash
-            }
-            const std::string kind = e.value("event", "");
-            if (kind == "step") {
-                metric.reset();
-                metric.bind(1, jobId)
-                    .bind(2, e.value("step", int64_t(0)))
-                    .bind(3, e.value("loss", 0.0))
-                    .bind(4, e.value("lr", 0.0))
-                    .bind(5, e.value("tokens_per_second", 0.0))
-                    .bind(6, e.value("seconds", 0.0))
-                    .run();
-                lastStep = e;
-            } else if (kind == "eval") {
-                heldOut.reset();
-                heldOut.bind(1, jobId)
-                    .bind(2, e.value("step", int64_t(0)))
-                    .bind(3, e.value("held_out_loss", 0.0))
-                    .run();
-                lastEval = e;
-            } else if (kind == "start") {
-                m_db.prepare("UPDATE training_jobs SET total_steps = ?, device = ? WHERE id = ?")
-                    .bind(1, e.value("total_steps", int64_t(0)))
-                    .bind(2, e.value("device", std::string()))
-                    .bind(3, jobId)
-                    .run();
-                state = {};
-                m_finals.erase(jobId);
-            } else if (kind == "done" || kind == "error" || kind == "interrupted") {
-                state.final = kind;
-                state.finalEvent = e;
-            }
-        }
-        if (!lastStep.is_null()) {
-            m_db.prepare("UPDATE training_jobs SET step = ?, loss = ?, learning_rate = ?, "
-                         "tokens_per_second = ? WHERE id = ?")
-                .bind(1, lastStep.value("step", int64_t(0)))
-                .bind(2, lastStep.value("loss", 0.0))
-                .bind(3, lastStep.value("lr", 0.0))
-                .bind(4, lastStep.value("tokens_per_second", 0.0))
-                .bind(5, jobId)
-                .run();
-        }
-        if (!lastEval.is_null()) {
-            m_db.prepare("UPDATE training_jobs SET held_out_loss = ? WHERE id = ?")
-                .bind(1, lastEval.value("held_out_loss", 0.0))
-                .bind(2, jobId)
-                .run();
-        }
-        m_db.prepare("UPDATE training_jobs SET log_offset = ? WHERE id = ?")
-            .bind(1, offset + int64_t(end) + 1)
-            .bind(2, jobId)
-            .run();
-        if (!state.final.empty())
-            m_finals[jobId] = state;
-        transaction.commit();
-        m_touched.insert(jobId);
-        return state;
-    }
-
-    // The worker is gone: decide the job's state from its last log event and its request.
-    void finish(const Worker& worker, const std::string& how, bool coordinatorStopping = false)
-    {
-        ingest(worker.jobId);
-        LogState log;
-        if (auto found = m_finals.find(worker.jobId); found != m_finals.end()) {
-            log = found->second;
-            m_finals.erase(found);
-        }
-        const TrainingJob job = TrainingQueue(m_workspace).job(worker.jobId);
-        const std::string name = jobName(job.id, job.cluster);
-        Transaction transaction(m_db);
-        auto set = [&](const std::string& state, const std::string& error) {
-            const bool final = state == "done" || state == "failed" || state == "cancelled";
-            m_db.prepare("UPDATE training_jobs SET state = ?, request = '', worker_pid = 0, "
-                         "error = ?, finished_at = CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%fZ', "
-                         "'now') ELSE NULL END WHERE id = ?")
-                .bind(1, state)
-                .bind(2, error)
-                .bind(3, int64_t(final))
-                .bind(4, job.id)
-                .run();
-        };
-        if (log.final == "done") {
-            set("done", "");
-            m_db.prepare("UPDATE training_jobs SET base_perplexity = ?, expert_perplexity = ?, "
-                         "adapter_path = ?, step = ? WHERE id = ?")
-                .bind(1, log.finalEvent.value("base_perplexity", 0.0))
-                .bind(2, log.finalEvent.value("expert_perplexity", 0.0))
-                .bind(3, log.finalEvent.value("adapter", std::string()))
-                .bind(4, log.finalEvent.value("step", int64_t(0)))
-                .bind(5, job.id)
-                .run();
-            event(name + " done: held-out perplexity "
-                  + std::to_string(log.finalEvent.value("base_perplexity", 0.0)) + " (base) -> "
-                  + std::to_string(log.finalEvent.value("expert_perplexity", 0.0)) + " (expert)");
-        } else if (job.request == "cancel") {
-            set("cancelled", "");
-            event(name + " cancelled");
-        } else if (log.final == "error") {
-            const std::string message = log.finalEvent.value("message", std::string("failed"));
-            set("failed", message);
-            event(name + " failed: " + message);
-        } else if (job.request == "pause") {
-            set("paused", "");
-            event(name + " paused at step " + std::to_string(job.step));
-        } else if (log.final == "interrupted" || coordinatorStopping) {
-            set("queued", "");
-            event(name + " stopped at step " + std::to_string(job.step)
-                  + "; it resumes from its checkpoint when training starts again");
-        } else if (job.attempts >= job.maxAttempts) {
-            set("failed", how + " at step " + std::to_string(job.step) + "; gave up after "
-                              + std::to_string(job.attempts) + " attempts (see "
-                              + jobDirectory(m_workspace, job.id) + "/worker.log)");
-            event(name + " failed: " + how);
-        } else {
-            set("queued", how + " at step " + std::to_string(job.step)
-                              + "; resuming from its last checkpoint");
-            event(name + ": " + how + "; it resumes from its last checkpoint");
-        }
-        transaction.commit();
-        m_touched.insert(job.id);
-    }
-
-    void flush(const std::function<void(const CoordinatorUpdate&)>& onUpdate)
-    {
-        if (!onUpdate || (m_touched.empty() && m_events.empty()))
-            return;
-        CoordinatorUpdate update;
-        TrainingQueue queue(m_workspace);
-        update.totals = queue.totals();
-        for (int64_t id : m_touched)
-            update.jobs.push_back(queue.job(id));
-        update.events = std::move(m_events);
-        m_events.clear();
-        m_touched.clear();
-        onUpdate(update);
-    }
-
-    Workspace& m_workspace;
-    Database& m_db;
-    CoordinatorOptions m_options;
-    std::string m_host;
     int m_threads = 1;
     std::vector<std::string> m_devices;
     size_t m_nextDevice = 0;
-    std::set<int64_t> m_only;
-    std::vector<Worker> m_workers;
-    std::map<int64_t, LogState> m_finals;
-    std::set<int64_t> m_touched;
-    std::vector<std::string> m_events;
 };
 
 } // namespace
@@ -554,8 +551,12 @@ void runTrainingQueue(Workspace& workspace, const CoordinatorOptions& options,
                       const std::function<void(const CoordinatorUpdate&)>& onUpdate,
                       const CancelToken* cancel)
 {
-    Coordinator coordinator(workspace, options);
-    coordinator.run(onUpdate, cancel);
+    std::unique_ptr<CoordinatorBase> coordinator;
+    if (options.backend == TrainingBackend::Slurm)
+        coordinator = makeSlurmCoordinator(workspace, options);
+    else
+        coordinator = std::make_unique<LocalCoordinator>(workspace, options);
+    coordinator->run(onUpdate, cancel);
 }
 
 } // namespace moin

@@ -12,6 +12,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QLocale>
 #include <QPushButton>
 #include <QRadioButton>
@@ -32,6 +33,8 @@ constexpr auto kSpecKey = "training/form/spec";
 constexpr auto kWorkersKey = "training/workers";
 constexpr auto kStartNowKey = "training/form/startNow";
 constexpr auto kScopeKey = "training/form/scope";
+constexpr auto kBackendKey = "training/backend";
+constexpr auto kSlurmKey = "training/slurm/";
 const char* const kModuleNames[] = {"q_proj", "k_proj", "v_proj", "o_proj",
                                     "gate_proj", "up_proj", "down_proj"};
 
@@ -229,6 +232,8 @@ TrainingForm::TrainingForm(qint64 runId, std::vector<ClusterChoice> clusters,
 
     setSpec(lastSpec());
     setWorkers(lastWorkers());
+    setBackend(lastBackend());
+    setSlurmOptions(lastSlurmOptions());
     QSettings settings;
     m_startNow->setChecked(settings.value(kStartNowKey, true).toBool());
     const int scope = settings.value(kScopeKey, int(Scope::Untrained)).toInt();
@@ -487,22 +492,150 @@ QGroupBox* TrainingForm::buildRun()
     addRow(form, tr("Device:"), m_device, "device",
            tr("Where the jobs train. Automatic spreads the workers over the GPUs, or uses the "
               "CPU when there is none."));
-    m_workers = new QSpinBox;
-    m_workers->setRange(1, 64);
-    addRow(form, tr("Workers at once:"), m_workers, "workers",
-           tr("Training processes the coordinator runs at the same time; the CPU's cores are "
-              "divided between them. One per GPU is a good start."));
+    addBackendRows(form);
     m_priority = new QSpinBox;
     m_priority->setRange(-1000, 1000);
     addRow(form, tr("Priority:"), m_priority, "priority",
            tr("Jobs of higher priority start first; equal priorities start in the order they "
               "were added."));
+    m_runForm = form;
+    updateBackendRows();
     m_startNow = new QCheckBox(tr("Start training when the jobs are added"));
     m_startNow->setObjectName("startNow");
     m_startNow->setToolTip(tr("Start the coordinator right away (the same as pressing Start "
                               "training)."));
     form->addRow(QString(), m_startNow);
     return box;
+}
+
+void TrainingForm::addBackendRows(QFormLayout* form)
+{
+    m_backend = new QComboBox;
+    m_backend->addItem(tr("This computer"), QStringLiteral("local"));
+    m_backend->addItem(tr("Slurm cluster"), QStringLiteral("slurm"));
+    addRow(form, tr("Run on:"), m_backend, "backend",
+           tr("This computer runs the jobs as processes here. Slurm cluster submits them as one "
+              "job array with sbatch; the workspace folder and MoIN Studio must be at the same "
+              "path on the cluster's nodes (a shared file system)."));
+    m_workers = new QSpinBox;
+    m_workers->setRange(1, 64);
+    addRow(form, tr("Workers at once:"), m_workers, "workers",
+           tr("Training processes the coordinator runs at the same time; the CPU's cores are "
+              "divided between them. One per GPU is a good start."));
+    auto lineEdit = [](const QString& placeholder) {
+        auto* edit = new QLineEdit;
+        edit->setPlaceholderText(placeholder);
+        return edit;
+    };
+    m_partition = lineEdit(tr("the cluster's default"));
+    addRow(form, tr("Partition:"), m_partition, "slurmPartition",
+           tr("The Slurm partition (queue) the jobs run in (sbatch --partition). Empty uses "
+              "the cluster's default partition."));
+    m_account = lineEdit(tr("your default account"));
+    addRow(form, tr("Account:"), m_account, "slurmAccount",
+           tr("The Slurm account charged for the jobs (sbatch --account). Empty uses your "
+              "default account."));
+    m_timeLimit = lineEdit(tr("e.g. 2:00:00"));
+    addRow(form, tr("Time limit:"), m_timeLimit, "slurmTime",
+           tr("Wall time per job in Slurm's format: minutes, hours:minutes:seconds or "
+              "days-hours:minutes:seconds (sbatch --time). A job stopped by the limit continues "
+              "from its last checkpoint in a new task. Empty uses the partition's default."));
+    m_gres = lineEdit(tr("e.g. gpu:1"));
+    addRow(form, tr("GPUs (gres):"), m_gres, "slurmGres",
+           tr("Generic resources per job (sbatch --gres), for example gpu:1 for one GPU each. "
+              "Empty trains on CPUs."));
+    m_cpusPerTask = new QSpinBox;
+    m_cpusPerTask->setRange(1, 256);
+    addRow(form, tr("CPUs per job:"), m_cpusPerTask, "slurmCpus",
+           tr("CPU cores Slurm gives each job (sbatch --cpus-per-task); the job trains with as "
+              "many threads."));
+    m_memory = lineEdit(tr("the partition's default"));
+    addRow(form, tr("Memory per job:"), m_memory, "slurmMemory",
+           tr("Memory Slurm gives each job, for example 8G (sbatch --mem). Empty uses the "
+              "partition's default."));
+    m_maxConcurrent = new QSpinBox;
+    m_maxConcurrent->setRange(0, 100000);
+    m_maxConcurrent->setSpecialValueText(tr("No limit"));
+    addRow(form, tr("Jobs at once:"), m_maxConcurrent, "slurmMaxConcurrent",
+           tr("At most this many jobs of one submission run at the same time (the throttle of "
+              "sbatch --array), leaving room on the cluster for others."));
+    connect(m_backend, &QComboBox::currentIndexChanged, this, &TrainingForm::updateBackendRows);
+}
+
+void TrainingForm::updateBackendRows()
+{
+    const bool slurm = backend() == TrainingBackend::Slurm;
+    m_runForm->setRowVisible(m_workers, !slurm);
+    for (QWidget* field : std::initializer_list<QWidget*>{m_partition, m_account, m_timeLimit,
+                                                          m_gres, m_cpusPerTask, m_memory,
+                                                          m_maxConcurrent})
+        m_runForm->setRowVisible(field, slurm);
+}
+
+TrainingBackend TrainingForm::backend() const
+{
+    return m_backend->currentData().toString() == QLatin1String("slurm")
+               ? TrainingBackend::Slurm
+               : TrainingBackend::Local;
+}
+
+void TrainingForm::setBackend(TrainingBackend backend)
+{
+    m_backend->setCurrentIndex(
+        m_backend->findData(QString::fromStdString(moin::toString(backend))));
+    updateBackendRows();
+}
+
+SlurmOptions TrainingForm::slurmOptions() const
+{
+    SlurmOptions options;
+    options.partition = m_partition->text().trimmed().toStdString();
+    options.account = m_account->text().trimmed().toStdString();
+    options.timeLimit = m_timeLimit->text().trimmed().toStdString();
+    options.gres = m_gres->text().trimmed().toStdString();
+    options.cpusPerTask = m_cpusPerTask->value();
+    options.memory = m_memory->text().trimmed().toStdString();
+    options.maxConcurrent = m_maxConcurrent->value();
+    return options;
+}
+
+void TrainingForm::setSlurmOptions(const SlurmOptions& options)
+{
+    m_partition->setText(QString::fromStdString(options.partition));
+    m_account->setText(QString::fromStdString(options.account));
+    m_timeLimit->setText(QString::fromStdString(options.timeLimit));
+    m_gres->setText(QString::fromStdString(options.gres));
+    m_cpusPerTask->setValue(options.cpusPerTask);
+    m_memory->setText(QString::fromStdString(options.memory));
+    m_maxConcurrent->setValue(options.maxConcurrent);
+}
+
+TrainingBackend TrainingForm::lastBackend()
+{
+    return QSettings().value(kBackendKey).toString() == QLatin1String("slurm")
+               ? TrainingBackend::Slurm
+               : TrainingBackend::Local;
+}
+
+SlurmOptions TrainingForm::lastSlurmOptions()
+{
+    QSettings settings;
+    auto text = [&](const char* key) {
+        return settings.value(QLatin1String(kSlurmKey) + QLatin1String(key))
+            .toString()
+            .toStdString();
+    };
+    SlurmOptions options;
+    options.partition = text("partition");
+    options.account = text("account");
+    options.timeLimit = text("time");
+    options.gres = text("gres");
+    options.memory = text("memory");
+    options.cpusPerTask =
+        std::max(1, settings.value(QLatin1String(kSlurmKey) + "cpusPerTask", 1).toInt());
+    options.maxConcurrent =
+        std::max(0, settings.value(QLatin1String(kSlurmKey) + "maxConcurrent", 0).toInt());
+    return options;
 }
 
 TrainingSpec TrainingForm::spec() const
@@ -770,6 +903,16 @@ void TrainingForm::accept()
     remembered.cluster = 0;
     settings.setValue(kSpecKey, QString::fromStdString(remembered.toJson()));
     settings.setValue(kWorkersKey, workers());
+    settings.setValue(kBackendKey, QString::fromStdString(moin::toString(backend())));
+    const SlurmOptions slurm = slurmOptions();
+    const QString slurmKey = QLatin1String(kSlurmKey);
+    settings.setValue(slurmKey + "partition", QString::fromStdString(slurm.partition));
+    settings.setValue(slurmKey + "account", QString::fromStdString(slurm.account));
+    settings.setValue(slurmKey + "time", QString::fromStdString(slurm.timeLimit));
+    settings.setValue(slurmKey + "gres", QString::fromStdString(slurm.gres));
+    settings.setValue(slurmKey + "memory", QString::fromStdString(slurm.memory));
+    settings.setValue(slurmKey + "cpusPerTask", slurm.cpusPerTask);
+    settings.setValue(slurmKey + "maxConcurrent", slurm.maxConcurrent);
     settings.setValue(kStartNowKey, startNow());
     if (scope() != Scope::Selected)
         settings.setValue(kScopeKey, int(scope()));

@@ -1,6 +1,7 @@
 #pragma once
 // The "Train experts" form: which clusters get an expert, and every hyperparameter of their
 // training (TrainingSpec), starting from a preset, checked as it is edited.
+#include "moin/coordinator.h"
 #include "moin/training.h"
 
 #include <QDialog>
@@ -13,7 +14,9 @@ class QComboBox;
 class QDialogButtonBox;
 class QDoubleSpinBox;
 class QGroupBox;
+class QFormLayout;
 class QLabel;
+class QLineEdit;
 class QRadioButton;
 class QSpinBox;
 
@@ -61,6 +64,11 @@ public:
 
     int workers() const;
     void setWorkers(int workers);
+    /// Where the workers run: this computer or a Slurm cluster, with Slurm's job settings.
+    TrainingBackend backend() const;
+    void setBackend(TrainingBackend backend);
+    SlurmOptions slurmOptions() const;
+    void setSlurmOptions(const SlurmOptions& options);
     int priority() const;
     /// Start the coordinator once the jobs are added.
     bool startNow() const;
@@ -78,6 +86,9 @@ public:
     static TrainingSpec lastSpec();
     /// Workers to run at once, as last chosen (QSettings); default 1.
     static int lastWorkers();
+    /// Where workers run and Slurm's settings, as last chosen (QSettings); default local.
+    static TrainingBackend lastBackend();
+    static SlurmOptions lastSlurmOptions();
 
     void accept() override;
 
@@ -93,6 +104,8 @@ private:
     QGroupBox* buildLength();
     QGroupBox* buildEvaluation();
     QGroupBox* buildRun();
+    void addBackendRows(QFormLayout* form);
+    void updateBackendRows();
     void onEdited();
     void updateSummary();
     void setSubmitting(bool submitting);
@@ -142,6 +155,15 @@ private:
     QSpinBox* m_seed = nullptr;
     QComboBox* m_device = nullptr;
     QSpinBox* m_workers = nullptr;
+    QFormLayout* m_runForm = nullptr;
+    QComboBox* m_backend = nullptr;
+    QLineEdit* m_partition = nullptr;
+    QLineEdit* m_account = nullptr;
+    QLineEdit* m_timeLimit = nullptr;
+    QLineEdit* m_gres = nullptr;
+    QSpinBox* m_cpusPerTask = nullptr;
+    QLineEdit* m_memory = nullptr;
+    QSpinBox* m_maxConcurrent = nullptr;
     QSpinBox* m_priority = nullptr;
     QCheckBox* m_startNow = nullptr;
 

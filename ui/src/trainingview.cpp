@@ -1005,6 +1005,9 @@ bool TrainingView::startTraining()
     AppSettings::applyTo(options); // device and threads per worker from Settings
     options.workers = workers();
     options.exitWhenIdle = true;
+    // Where workers run is a setting of the training form (remembered across sessions).
+    options.backend = TrainingForm::lastBackend();
+    options.slurm = TrainingForm::lastSlurmOptions();
     m_cancel.reset();
     m_training = true;
     m_stopping = false;
@@ -1012,8 +1015,12 @@ bool TrainingView::startTraining()
     QMetaObject::invokeMethod(
         m_runner, [runner = m_runner, directory, options] { runner->run(directory, options); },
         Qt::QueuedConnection);
-    showStatus(counted(options.workers, tr("Training started with %L1 worker."),
-                       tr("Training started with %L1 workers.")));
+    if (options.backend == TrainingBackend::Slurm)
+        showStatus(tr("Training started on the Slurm cluster: queued jobs are submitted with "
+                      "sbatch as one job array."));
+    else
+        showStatus(counted(options.workers, tr("Training started with %L1 worker."),
+                           tr("Training started with %L1 workers.")));
     updateTrainButton();
     emit trainingChanged(true);
     return true;

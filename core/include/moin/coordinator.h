@@ -1,8 +1,10 @@
 #pragma once
-// The local backend of the training queue: starts `moin train-worker` processes for queued jobs
-// (a bounded number at once, threads divided between them, spread over the GPUs), follows their
-// logs into the workspace, carries out pause and cancel requests, and recovers jobs whose worker
-// or coordinator died. The app and `moin train` both run it.
+// The training queue's coordinator: runs `moin train-worker` for queued jobs, follows their logs
+// into the workspace, carries out pause and cancel requests, and recovers jobs whose worker or
+// coordinator died. Two backends start the workers: local processes (a bounded number at once,
+// threads divided between them, spread over the GPUs) or Slurm job arrays (one `sbatch --array`
+// per batch of queued jobs, followed with squeue/sacct, stopped with scancel). The app and
+// `moin train` both run it.
 #include "moin/cancel.h"
 #include "moin/training.h"
 
@@ -13,6 +15,37 @@
 namespace moin {
 
 class Workspace;
+
+/// Where workers run.
+enum class TrainingBackend { Local, Slurm };
+/// "local", "slurm"; trainingBackendFromString throws moin::Error for other names.
+std::string toString(TrainingBackend backend);
+TrainingBackend trainingBackendFromString(const std::string& name);
+
+/// Job settings of the Slurm backend (sbatch options). Every task of an array gets the same
+/// ones. The workspace folder and the worker executable must be at the same path on the
+/// compute nodes (a shared file system).
+struct SlurmOptions {
+    /// --partition; empty = the cluster's default partition.
+    std::string partition;
+    /// --account; empty = the user's default account.
+    std::string account;
+    /// --time per task, in Slurm's formats ("30", "2:00:00", "1-00:00:00"); empty = the
+    /// partition's default. A task stopped by its limit resumes from its checkpoint.
+    std::string timeLimit;
+    /// --gres, e.g. "gpu:1"; empty = none (CPU training).
+    std::string gres;
+    /// --cpus-per-task, 1 or more; also the worker's LibTorch and OpenBLAS threads. Default 1.
+    int cpusPerTask = 1;
+    /// --mem per task, e.g. "4G"; empty = the partition's default.
+    std::string memory;
+    /// Tasks of one array running at once (the `%` throttle of --array); 0 = no limit.
+    int maxConcurrent = 0;
+    /// More sbatch arguments, one word each, e.g. {"--qos=long", "--constraint=a100"}.
+    std::vector<std::string> extraArguments;
+    /// Seconds between squeue polls (logs are read every pollSeconds). Default 2.
+    double squeueSeconds = 2;
+};
 
 struct CoordinatorOptions {
     /// The `moin` executable that provides `train-worker`.
@@ -35,6 +68,10 @@ struct CoordinatorOptions {
     double pollSeconds = 0.25;
     /// Seconds a stopped worker gets to write its checkpoint before it is killed.
     double stopGraceSeconds = 30;
+    /// Local processes (workers, threadsPerWorker, devices, workerPrefix apply) or Slurm
+    /// (slurm applies; the cluster is found the way sbatch finds it, e.g. SLURM_CONF).
+    TrainingBackend backend = TrainingBackend::Local;
+    SlurmOptions slurm;
 };
 
 /// What the coordinator reports after each poll that changed something.
@@ -46,10 +83,14 @@ struct CoordinatorUpdate {
     std::vector<std::string> events;
 };
 
-/// Runs the queue until it is idle (or until cancelled: running workers are then stopped at a
-/// checkpoint and their jobs queued again). Jobs left "running" by a coordinator that died are
-/// adopted if their worker still runs, finished from their log if it ended, or queued again
-/// to resume from their checkpoint. Throws moin::Error for bad options.
+/// Runs the queue until it is idle (or until cancelled: running workers, local or Slurm tasks,
+/// are then stopped at a checkpoint and their jobs queued again). Jobs left "running" by a
+/// coordinator that died are adopted if their worker still runs (a Slurm task still pending or
+/// running: by the Slurm backend), finished from their log if it ended, or queued again to
+/// resume from their checkpoint. A worker that dies without finishing (killed, preempted, out
+/// of time, its node failed) is started again from its checkpoint, up to the job's
+/// maxAttempts. Throws moin::Error for bad options, and for a Slurm that cannot be reached or
+/// refuses the jobs (with Slurm's own message); queued jobs then stay queued.
 void runTrainingQueue(Workspace& workspace, const CoordinatorOptions& options,
                       const std::function<void(const CoordinatorUpdate&)>& onUpdate = {},
                       const CancelToken* cancel = nullptr);
