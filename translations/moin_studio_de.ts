@@ -2444,6 +2444,102 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
         <source>No job was added: %1</source>
         <translation>Es wurde kein Job hinzugefügt: %1</translation>
     </message>
+    <message>
+        <source>This computer</source>
+        <translation>Dieser Computer</translation>
+    </message>
+    <message>
+        <source>Slurm cluster</source>
+        <translation>Slurm-Cluster</translation>
+    </message>
+    <message>
+        <source>Run on:</source>
+        <translation>Ausführen auf:</translation>
+    </message>
+    <message>
+        <source>This computer runs the jobs as processes here. Slurm cluster submits them as one job array with sbatch; the workspace folder and MoIN Studio must be at the same path on the cluster&apos;s nodes (a shared file system).</source>
+        <translation>„Dieser Computer“ führt die Jobs hier als Prozesse aus. „Slurm-Cluster“ reicht sie mit sbatch als ein Job-Array ein; der Arbeitsbereichsordner und MoIN Studio müssen auf den Knoten des Clusters unter demselben Pfad liegen (ein gemeinsames Dateisystem).</translation>
+    </message>
+    <message>
+        <source>the cluster&apos;s default</source>
+        <translation>Standard des Clusters</translation>
+    </message>
+    <message>
+        <source>Partition:</source>
+        <translation>Partition:</translation>
+    </message>
+    <message>
+        <source>The Slurm partition (queue) the jobs run in (sbatch --partition). Empty uses the cluster&apos;s default partition.</source>
+        <translation>Die Slurm-Partition (Warteschlange), in der die Jobs laufen (sbatch --partition). Leer: die Standardpartition des Clusters.</translation>
+    </message>
+    <message>
+        <source>your default account</source>
+        <translation>Ihr Standardkonto</translation>
+    </message>
+    <message>
+        <source>Account:</source>
+        <translation>Konto:</translation>
+    </message>
+    <message>
+        <source>The Slurm account charged for the jobs (sbatch --account). Empty uses your default account.</source>
+        <translation>Das Slurm-Konto, dem die Jobs angerechnet werden (sbatch --account). Leer: Ihr Standardkonto.</translation>
+    </message>
+    <message>
+        <source>e.g. 2:00:00</source>
+        <translation>z. B. 2:00:00</translation>
+    </message>
+    <message>
+        <source>Time limit:</source>
+        <translation>Zeitlimit:</translation>
+    </message>
+    <message>
+        <source>Wall time per job in Slurm&apos;s format: minutes, hours:minutes:seconds or days-hours:minutes:seconds (sbatch --time). A job stopped by the limit continues from its last checkpoint in a new task. Empty uses the partition&apos;s default.</source>
+        <translation>Laufzeit je Job im Slurm-Format: Minuten, Stunden:Minuten:Sekunden oder Tage-Stunden:Minuten:Sekunden (sbatch --time). Ein Job, den das Limit anhält, setzt in einem neuen Task an seinem letzten Checkpoint fort. Leer: der Standard der Partition.</translation>
+    </message>
+    <message>
+        <source>e.g. gpu:1</source>
+        <translation>z. B. gpu:1</translation>
+    </message>
+    <message>
+        <source>GPUs (gres):</source>
+        <translation>GPUs (gres):</translation>
+    </message>
+    <message>
+        <source>Generic resources per job (sbatch --gres), for example gpu:1 for one GPU each. Empty trains on CPUs.</source>
+        <translation>Generische Ressourcen je Job (sbatch --gres), zum Beispiel gpu:1 für je eine GPU. Leer: Training auf CPUs.</translation>
+    </message>
+    <message>
+        <source>CPUs per job:</source>
+        <translation>CPUs je Job:</translation>
+    </message>
+    <message>
+        <source>CPU cores Slurm gives each job (sbatch --cpus-per-task); the job trains with as many threads.</source>
+        <translation>CPU-Kerne, die Slurm jedem Job gibt (sbatch --cpus-per-task); der Job trainiert mit ebenso vielen Threads.</translation>
+    </message>
+    <message>
+        <source>the partition&apos;s default</source>
+        <translation>Standard der Partition</translation>
+    </message>
+    <message>
+        <source>Memory per job:</source>
+        <translation>Speicher je Job:</translation>
+    </message>
+    <message>
+        <source>Memory Slurm gives each job, for example 8G (sbatch --mem). Empty uses the partition&apos;s default.</source>
+        <translation>Arbeitsspeicher, den Slurm jedem Job gibt, zum Beispiel 8G (sbatch --mem). Leer: der Standard der Partition.</translation>
+    </message>
+    <message>
+        <source>No limit</source>
+        <translation>Keine Grenze</translation>
+    </message>
+    <message>
+        <source>Jobs at once:</source>
+        <translation>Jobs gleichzeitig:</translation>
+    </message>
+    <message>
+        <source>At most this many jobs of one submission run at the same time (the throttle of sbatch --array), leaving room on the cluster for others.</source>
+        <translation>Höchstens so viele Jobs einer Einreichung laufen gleichzeitig (die Drosselung von sbatch --array), damit auf dem Cluster Platz für andere bleibt.</translation>
+    </message>
 </context>
 <context>
     <name>moin::ui::TrainingView</name>
@@ -2822,6 +2918,10 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
     <message>
         <source>Run the queued jobs, a few workers at a time, until the queue is empty</source>
         <translation>Die wartenden Jobs ausführen, mit einigen Workern gleichzeitig, bis die Warteschlange leer ist</translation>
+    </message>
+    <message>
+        <source>Training started on the Slurm cluster: queued jobs are submitted with sbatch as one job array.</source>
+        <translation>Training auf dem Slurm-Cluster gestartet: Wartende Jobs werden mit sbatch als ein Job-Array eingereicht.</translation>
     </message>
 </context>
 <context>

@@ -2443,6 +2443,102 @@ Files finished before the error stay imported. Fix the cause and import again; f
         <source>No job was added: %1</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>This computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Slurm cluster</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run on:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This computer runs the jobs as processes here. Slurm cluster submits them as one job array with sbatch; the workspace folder and MoIN Studio must be at the same path on the cluster&apos;s nodes (a shared file system).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the cluster&apos;s default</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Partition:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The Slurm partition (queue) the jobs run in (sbatch --partition). Empty uses the cluster&apos;s default partition.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>your default account</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Account:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The Slurm account charged for the jobs (sbatch --account). Empty uses your default account.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>e.g. 2:00:00</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time limit:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wall time per job in Slurm&apos;s format: minutes, hours:minutes:seconds or days-hours:minutes:seconds (sbatch --time). A job stopped by the limit continues from its last checkpoint in a new task. Empty uses the partition&apos;s default.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>e.g. gpu:1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPUs (gres):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Generic resources per job (sbatch --gres), for example gpu:1 for one GPU each. Empty trains on CPUs.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CPUs per job:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CPU cores Slurm gives each job (sbatch --cpus-per-task); the job trains with as many threads.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the partition&apos;s default</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Memory per job:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Memory Slurm gives each job, for example 8G (sbatch --mem). Empty uses the partition&apos;s default.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No limit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Jobs at once:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>At most this many jobs of one submission run at the same time (the throttle of sbatch --array), leaving room on the cluster for others.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>moin::ui::TrainingView</name>
@@ -2820,6 +2916,10 @@ Files finished before the error stay imported. Fix the cause and import again; f
     </message>
     <message>
         <source>Run the queued jobs, a few workers at a time, until the queue is empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Training started on the Slurm cluster: queued jobs are submitted with sbatch as one job array.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
