@@ -439,12 +439,19 @@ void TestTrainingView::formRemembersWhereJobsRun()
     QCOMPARE(slurm.cpusPerTask, 4);
     QCOMPARE(slurm.memory, std::string("8G"));
     QCOMPARE(slurm.maxConcurrent, 16);
+    {
+        // The view's Workers box gives way to the form's "Jobs at once" on a cluster.
+        TrainingView view;
+        QVERIFY(!child<QWidget>(view, "workersSpin")->isVisibleTo(&view));
+    }
     TrainingForm again(1, {{0, 10, "a, b", false, false}}, {});
     QVERIFY(again.backend() == moin::TrainingBackend::Slurm);
     QCOMPARE(again.slurmOptions().gres, std::string("gpu:1"));
     again.setBackend(moin::TrainingBackend::Local);
     again.accept();
     QVERIFY(TrainingForm::lastBackend() == moin::TrainingBackend::Local);
+    TrainingView view;
+    QVERIFY(child<QWidget>(view, "workersSpin")->isVisibleTo(&view));
 }
 
 void TestTrainingView::trainThroughTheForm()

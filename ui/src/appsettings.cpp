@@ -184,4 +184,16 @@ QString AppSettings::installTranslators(const QString& language)
     return shown;
 }
 
+QString AppSettings::deviceLabel(const QString& id)
+{
+    // In the Settings dialog's translation context, where these words were first translated.
+    if (id == QLatin1String("cpu"))
+        return QCoreApplication::translate("moin::ui::SettingsDialog", "CPU");
+    if (id.startsWith(QLatin1String("cuda:"))) {
+        return QCoreApplication::translate("moin::ui::SettingsDialog", "CUDA device %1")
+            .arg(id.mid(5));
+    }
+    return id;
+}
+
 } // namespace moin::ui

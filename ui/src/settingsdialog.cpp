@@ -20,16 +20,6 @@
 namespace moin::ui {
 
 namespace {
-/// A device id for people: "CPU", "CUDA device 1".
-QString deviceLabel(const QString& id)
-{
-    if (id == QLatin1String("cpu"))
-        return SettingsDialog::tr("CPU");
-    if (id.startsWith(QLatin1String("cuda:")))
-        return SettingsDialog::tr("CUDA device %1").arg(id.mid(5));
-    return id;
-}
-
 QFormLayout* addGroup(QVBoxLayout* layout, const QString& title)
 {
     auto* box = new QGroupBox(title);
@@ -64,17 +54,17 @@ SettingsDialog::SettingsDialog(QWidget* parent) : QDialog(parent)
     } catch (const std::exception&) {
         devices = {{"cpu", "CPU"}}; // LibTorch could not ask the driver: the CPU always works
     }
-    QString automatic = deviceLabel(QStringLiteral("cpu"));
+    QString automatic = AppSettings::deviceLabel(QStringLiteral("cpu"));
     for (const ComputeDevice& device : devices) {
         if (device.id != "cpu") {
-            automatic = deviceLabel(QString::fromStdString(device.id));
+            automatic = AppSettings::deviceLabel(QString::fromStdString(device.id));
             break;
         }
     }
     m_device->addItem(tr("Automatic (%1)").arg(automatic), QStringLiteral("auto"));
     for (const ComputeDevice& device : devices) {
         const QString id = QString::fromStdString(device.id);
-        m_device->addItem(deviceLabel(id), id);
+        m_device->addItem(AppSettings::deviceLabel(id), id);
     }
     QList<QLabel*> captions;
     captions << addFormRow(compute, tr("&Device:"), m_device, "device",
@@ -154,7 +144,7 @@ void SettingsDialog::selectDevice(const QString& device)
     int index = m_device->findData(device);
     if (index < 0) {
         // Chosen on another machine or with another GPU: keep it rather than lose it silently.
-        m_device->addItem(tr("%1 (not available here)").arg(deviceLabel(device)), device);
+        m_device->addItem(tr("%1 (not available here)").arg(AppSettings::deviceLabel(device)), device);
         index = m_device->count() - 1;
     }
     m_device->setCurrentIndex(index);

@@ -2,6 +2,7 @@
 #include "widgetstyle.h"
 
 #include "moin/device.h"
+#include "moin/ui/appsettings.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -484,7 +485,7 @@ QGroupBox* TrainingForm::buildRun()
     m_device->addItem(tr("Automatic"), QStringLiteral("auto"));
     try {
         for (const ComputeDevice& device : availableDevices())
-            m_device->addItem(QString::fromStdString(device.label),
+            m_device->addItem(AppSettings::deviceLabel(QString::fromStdString(device.id)),
                               QString::fromStdString(device.id));
     } catch (const std::exception&) {
         m_device->addItem(tr("CPU"), QStringLiteral("cpu"));

@@ -942,6 +942,7 @@ TrainingForm* TrainingView::openTrainingForm()
     m_form = form;
     connect(form, &TrainingForm::submitted, this, [this, form] {
         setWorkers(form->workers());
+        updateTrainButton(); // the backend may have changed
         const std::vector<TrainingSpec> specs = form->specs();
         const int priority = form->priority();
         form->setProperty("startAfter", form->startNow());
@@ -1085,6 +1086,8 @@ void TrainingView::updateTrainButton()
                                      "queue is empty"));
     }
     m_workers->setEnabled(!m_training);
+    // On a Slurm cluster the form's "Jobs at once" throttles the job array instead.
+    m_workers->setVisible(TrainingForm::lastBackend() != TrainingBackend::Slurm);
 }
 
 void TrainingView::showStatus(const QString& text, bool error)

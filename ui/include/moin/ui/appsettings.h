@@ -49,6 +49,9 @@ public:
     /// Sets the coordinator's workers, threads per worker and devices from these settings.
     static void applyTo(CoordinatorOptions& options);
 
+    /// A device id for people, translated: "CPU", "CUDA device 1"; other ids as they are.
+    static QString deviceLabel(const QString& id);
+
     /// Language codes the application has translations of, sorted; "en" (the source
     /// language) is always among them.
     static QStringList availableLanguages();
