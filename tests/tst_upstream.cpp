@@ -427,6 +427,19 @@ void TestUpstream::streamPassesThroughWithRouting()
         plain.json()["moin"].toObject()["upstream_model"].toString());
     QVERIFY(events.last().contains("moin"));
     QVERIFY(!events.last()["choices"].toArray().at(0)["finish_reason"].toString().isEmpty());
+    // The front always asks the upstream for usage (vLLM sends it only then) but passes it on
+    // only to a client that asked for it too.
+    for (const QJsonObject& event : events)
+        QVERIFY2(!event.contains("usage"), streamed.body.constData());
+    body["stream_options"] = QJsonObject {{"include_usage", true}};
+    const Http counted
+        = request(m_nam, m_front.port(), "POST", "/v1/chat/completions", toJson(body));
+    VERIFY_STATUS(counted, 200);
+    ++m_expectedRecords;
+    const QList<QJsonObject> withUsage = parseEvents(counted.body, &done);
+    QVERIFY(done);
+    QVERIFY2(withUsage.last()["usage"].toObject()["completion_tokens"].toInt() > 0,
+        counted.body.constData());
 }
 
 // The upstream's own refusal (a prompt longer than its context) reaches the client as a 400.
@@ -738,6 +751,30 @@ void TestUpstream::exportServingRefusals()
     QVERIFY2(unknown.contains("unknown serving format 'lorax'") && unknown.contains("vllm"),
         qPrintable(unknown));
     QVERIFY(!QFile::exists(m_tmp.filePath("other")));
+
+    // --force never replaces what the export is made from, nor a folder that is no export.
+    const QString stuff = m_tmp.filePath("stuff");
+    QVERIFY(QDir().mkpath(stuff));
+    QFile other(stuff + "/notes.txt");
+    QVERIFY(other.open(QIODevice::WriteOnly));
+    other.close();
+    for (const QString& precious : {m_dir, m_tmp.path(), m_base, stuff}) {
+        process.start(MOIN_CLI_PATH, {"export-serving", m_dir, precious, "--force"});
+        QVERIFY(process.waitForFinished(60000));
+        QVERIFY(process.exitCode() != 0);
+        const QString error = QString::fromUtf8(process.readAllStandardError());
+        QVERIFY2(error.contains("overlaps") || error.contains("holds no earlier export"),
+            qPrintable(error));
+    }
+    QVERIFY(QFile::exists(m_dir + "/workspace.sqlite"));
+    QVERIFY(QFile::exists(m_base + "/config.json"));
+    QVERIFY(QFile::exists(stuff + "/notes.txt"));
+    const QString inside = m_base + "/serving-inside";
+    process.start(MOIN_CLI_PATH, {"export-serving", m_dir, inside, "--copy-base"});
+    QVERIFY(process.waitForFinished(60000));
+    QVERIFY(process.exitCode() != 0);
+    QVERIFY2(process.readAllStandardError().contains("overlaps"), "an export inside the base");
+    QVERIFY(!QFile::exists(inside));
 
     process.start(MOIN_CLI_PATH, {"export-serving", m_dir, out, "--force", "--copy-base"});
     QVERIFY(process.waitForFinished(60000));

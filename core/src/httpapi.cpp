@@ -979,6 +979,8 @@ struct HttpApiServer::Impl {
         double firstTokenSeconds = 0;
         bool sentMoin = false;
         bool completed = false;
+        /// The client asked for the usage chunk (stream_options.include_usage).
+        bool clientWantsUsage = false;
     };
 
     static double secondsSince(Clock::time_point start)
@@ -1077,6 +1079,15 @@ struct HttpApiServer::Impl {
     {
         body["stream"] = true;
         auto forward = std::make_shared<Forward>();
+        // vLLM sends token counts in a stream only when asked; the record needs them. A usage
+        // chunk the client did not ask for is kept from it.
+        const json* options = body.contains("stream_options") && body["stream_options"].is_object()
+                                  ? &body["stream_options"]
+                                  : nullptr;
+        forward->clientWantsUsage = options && options->value("include_usage", false);
+        if (!options)
+            body.erase("stream_options");
+        body["stream_options"]["include_usage"] = true;
         forward->stream = upstream->stream(path, dumpJson(body));
         try {
             // Failures before the first byte get a status of their own, not a broken stream.
@@ -1227,7 +1238,14 @@ struct HttpApiServer::Impl {
         }
         if (piece.contains("usage") && piece["usage"].is_object()) {
             f.usage = piece["usage"];
-            last = true;
+            if (!f.clientWantsUsage) {
+                piece.erase("usage");
+                if (!piece.contains("choices") || !piece["choices"].is_array()
+                    || piece["choices"].empty())
+                    return true; // only the usage the client did not ask for
+            } else {
+                last = true;
+            }
         }
         piece["model"] = f.request.model;
         piece.erase("moin"); // an upstream moin's own decision (it was told the expert)

@@ -104,6 +104,32 @@ ServingExportResult exportServing(Workspace& workspace, const std::string& direc
         if (!options.force)
             throw Error("'" + target.string() + "' is not empty; choose a new folder, or pass "
                         "--force to replace its content");
+        // --force replaces an earlier export, never another folder that happens to be named.
+        if (!fs::exists(target / "manifest.json", ec))
+            throw Error("'" + target.string() + "' is not empty and holds no earlier export "
+                        "(no manifest.json), so --force does not replace it; choose a new "
+                        "folder for the export");
+    }
+    // The export must not swallow what it is made from: the folder must not be, or contain,
+    // the workspace or the base model, nor lie inside the base model (a folder inside the
+    // workspace, such as ws/serving, is fine).
+    const auto resolved = [](const fs::path& path) {
+        std::error_code error;
+        const fs::path canonical = fs::weakly_canonical(path, error);
+        return error ? fs::absolute(path).lexically_normal() : canonical;
+    };
+    const auto within = [](const fs::path& inner, const fs::path& outer) {
+        const fs::path relative = inner.lexically_relative(outer);
+        return !relative.empty() && *relative.begin() != "..";
+    };
+    const fs::path resolvedTarget = resolved(target);
+    const fs::path workspaceDir = resolved(workspace.directory());
+    const fs::path baseDir = resolved(workspace.baseModelDirectory());
+    if (within(workspaceDir, resolvedTarget) || within(baseDir, resolvedTarget)
+        || within(resolvedTarget, baseDir)) {
+        const fs::path& source = within(workspaceDir, resolvedTarget) ? workspaceDir : baseDir;
+        throw Error("the export folder '" + target.string() + "' overlaps '" + source.string()
+                    + "', which the export is made from; choose a folder outside it");
     }
 
     ServingExportResult result;
