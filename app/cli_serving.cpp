@@ -430,7 +430,7 @@ void addExportServing(CLI::App& app)
     cmd->add_option("--run", options.runId, "Clustering run (default: the active run)");
     cmd->add_flag("--copy-base", options.copyBase,
         "Copy the base model into DEST/base (default: name the workspace's base folder)");
-    cmd->add_flag("--force", options.force, "Replace the content of a DEST that is not empty");
+    cmd->add_flag("--force", options.force, "Replace an earlier export in DEST (a folder with its manifest.json)");
     cmd->callback([] {
         if (!moin::Workspace::exists(dir))
             throw moin::Error("'" + dir + "' is not a workspace folder (hint: `moin init DIR`)");
