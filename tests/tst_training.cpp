@@ -108,6 +108,7 @@ private slots:
     void nanLossStopsTheJob();
     void evaluationMatchesWorkersAndControl();
     void cliJobsEvalAndExport();
+    void secondCoordinatorIsRefused();
 
 private:
     moin::CoordinatorOptions coordinatorOptions() const;
@@ -692,4 +693,33 @@ void TestTraining::cliJobsEvalAndExport()
 }
 
 QTEST_GUILESS_MAIN(TestTraining)
+// Two coordinators on one workspace would submit the same queued jobs twice: the second is
+// refused while the first runs, and starts once the first has ended.
+void TestTraining::secondCoordinatorIsRefused()
+{
+    moin::CoordinatorOptions options = coordinatorOptions();
+    options.onlyJobs = {999999}; // nothing to run: the first one only watches
+    options.exitWhenIdle = false;
+    moin::CancelToken stop;
+    std::thread first([&] {
+        moin::Workspace own = moin::Workspace::open(m_dir.toStdString());
+        moin::runTrainingQueue(own, options, {}, &stop);
+    });
+    // Until the first one holds the lock, a second one finds nothing to run and returns.
+    moin::CoordinatorOptions second = options;
+    second.exitWhenIdle = true;
+    QString refusal;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !(refusal = testsupport::errorOf([&] { moin::runTrainingQueue(*m_workspace, second); }))
+             .isEmpty(),
+        10000);
+    stop.cancel();
+    first.join();
+    QVERIFY2(refusal.contains("another coordinator"), qPrintable(refusal));
+    QVERIFY2(refusal.contains("pid " + QString::number(::getpid())), qPrintable(refusal));
+    // The lock ended with the first run.
+    QCOMPARE(testsupport::errorOf([&] { moin::runTrainingQueue(*m_workspace, second); }),
+             QString());
+}
+
 #include "tst_training.moc"

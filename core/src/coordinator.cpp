@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -547,10 +548,64 @@ private:
 
 } // namespace
 
+namespace {
+
+// One coordinator per workspace: two (the app and `moin train`, or two `moin train`) would
+// submit the same queued jobs twice and adopt the same workers. An exclusive flock on
+// jobs/coordinator.lock, held for the whole run; the kernel drops it when the process dies, and
+// O_CLOEXEC keeps it out of the workers (a dead coordinator's live workers must not hold it).
+class CoordinatorLock {
+public:
+    explicit CoordinatorLock(const Workspace& workspace)
+    {
+        const fs::path jobs = fs::path(workspace.directory()) / "jobs";
+        fs::create_directories(jobs);
+        const std::string path = (jobs / "coordinator.lock").string();
+        m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (m_fd < 0)
+            throw Error("cannot open " + path + ": " + std::strerror(errno)
+                        + "; check that the workspace folder is writable");
+        if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+            const int error = errno;
+            char holder[256] = {};
+            const ssize_t n = ::pread(m_fd, holder, sizeof holder - 1, 0);
+            std::string who(holder, size_t(std::max<ssize_t>(n, 0)));
+            while (!who.empty() && (who.back() == '\n' || who.back() == ' '))
+                who.pop_back();
+            ::close(m_fd);
+            m_fd = -1;
+            if (error != EWOULDBLOCK)
+                throw Error("cannot lock " + path + ": " + std::strerror(error));
+            throw Error("another coordinator (`moin train` or MoIN Studio"
+                        + (who.empty() ? std::string() : ", " + who)
+                        + ") is running this workspace's training queue; let it run the jobs, "
+                          "or stop it (Stop in MoIN Studio, Ctrl-C for `moin train`) and start "
+                          "training again");
+        }
+        const std::string me = "pid " + std::to_string(::getpid()) + " on " + localHostName() + "\n";
+        if (::ftruncate(m_fd, 0) == 0 && ::pwrite(m_fd, me.data(), me.size(), 0) < 0) {
+            // Only the message of a second coordinator names us; the lock holds regardless.
+        }
+    }
+    ~CoordinatorLock()
+    {
+        if (m_fd >= 0)
+            ::close(m_fd);
+    }
+    CoordinatorLock(const CoordinatorLock&) = delete;
+    CoordinatorLock& operator=(const CoordinatorLock&) = delete;
+
+private:
+    int m_fd = -1;
+};
+
+} // namespace
+
 void runTrainingQueue(Workspace& workspace, const CoordinatorOptions& options,
                       const std::function<void(const CoordinatorUpdate&)>& onUpdate,
                       const CancelToken* cancel)
 {
+    const CoordinatorLock lock(workspace);
     std::unique_ptr<CoordinatorBase> coordinator;
     if (options.backend == TrainingBackend::Slurm)
         coordinator = makeSlurmCoordinator(workspace, options);

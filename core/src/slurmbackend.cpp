@@ -224,10 +224,21 @@ private:
     // written atomically before sbatch sees them.
     void submit(const std::vector<int64_t>& jobs)
     {
-        int number = 1;
-        while (fs::exists(m_slurmDirectory / ("submit-" + std::to_string(number) + ".sh")))
-            ++number;
-        const std::string stem = (m_slurmDirectory / ("submit-" + std::to_string(number))).string();
+        // The number is claimed by creating its script exclusively: tasks of earlier arrays
+        // still read their submit-K.tasks, which must never be overwritten.
+        std::string stem;
+        for (int number = 1;; ++number) {
+            stem = (m_slurmDirectory / ("submit-" + std::to_string(number))).string();
+            const int fd = ::open((stem + ".sh").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                                  0644);
+            if (fd >= 0) {
+                ::close(fd);
+                break;
+            }
+            if (errno != EEXIST)
+                throw Error("cannot create " + stem + ".sh: " + std::strerror(errno)
+                            + "; check that the workspace folder is writable");
+        }
         std::string tasks;
         for (int64_t id : jobs) {
             tasks += std::to_string(id) + "\n";
