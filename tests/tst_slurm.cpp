@@ -16,6 +16,7 @@
 
 #include <QElapsedTimer>
 #include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -454,6 +455,14 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
                     + "/worker.log");
     QVERIFY(workerLog.open(QIODevice::ReadOnly));
     QCOMPARE(workerLog.readAll().count("slurm: job"), 2);
+    // Tasks read their job from its input file, not from the database over the network.
+    for (int64_t id : ids) {
+        QFile input(QString::fromStdString(moin::jobInputPath(m_dir.toStdString(), id)));
+        QVERIFY(input.open(QIODevice::ReadOnly));
+        const QJsonObject object = QJsonDocument::fromJson(input.readAll()).object();
+        QCOMPARE(object.value("job").toInteger(), qint64(id));
+        QVERIFY(!object.value("chunks").toArray().isEmpty());
+    }
 }
 
 void TestSlurm::pauseAndCancelBecomeScancel()

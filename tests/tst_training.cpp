@@ -109,6 +109,7 @@ private slots:
     void evaluationMatchesWorkersAndControl();
     void cliJobsEvalAndExport();
     void secondCoordinatorIsRefused();
+    void workerTrainsFromInputFileWithoutDatabase();
 
 private:
     moin::CoordinatorOptions coordinatorOptions() const;
@@ -720,6 +721,40 @@ void TestTraining::secondCoordinatorIsRefused()
     // The lock ended with the first run.
     QCOMPARE(testsupport::errorOf([&] { moin::runTrainingQueue(*m_workspace, second); }),
              QString());
+}
+
+// Slurm workers on other nodes must not open the WAL database over a network file system: the
+// job's input file (spec and chunks) is all they need. A folder without any database trains.
+void TestTraining::workerTrainsFromInputFileWithoutDatabase()
+{
+    moin::TrainingQueue queue(*m_workspace);
+    const int64_t id = queue.enqueue({tinySpec(m_run, 2)}).at(0);
+    moin::writeJobInput(m_workspace->database(), m_dir.toStdString(), id);
+    queue.cancel({id}); // the queue must not run it; the input file is all this test needs
+    QTemporaryDir elsewhere;
+    QVERIFY(elsewhere.isValid());
+    const std::string input = moin::jobInputPath(elsewhere.path().toStdString(), id);
+    QVERIFY(QDir().mkpath(QString::fromStdString(moin::jobDirectory(elsewhere.path().toStdString(), id))));
+    QVERIFY(QFile::copy(QString::fromStdString(moin::jobInputPath(m_dir.toStdString(), id)),
+                        QString::fromStdString(input)));
+    QVERIFY(!QFile::exists(elsewhere.path() + "/" + moin::Workspace::kDatabaseFileName));
+    moin::WorkerOptions worker;
+    worker.threads = 1;
+    std::string message;
+    const moin::WorkerOutcome outcome =
+        moin::runTrainingJob(elsewhere.path().toStdString(), id, worker, nullptr, &message);
+    QVERIFY2(outcome == moin::WorkerOutcome::Done, message.c_str());
+    const QStringList events = logEvents(QString::fromStdString(
+        moin::jobLogPath(elsewhere.path().toStdString(), id)));
+    QCOMPARE(events.last(), QString("done"));
+    // A broken input file is a clear failure, not a crash.
+    QFile broken(QString::fromStdString(input));
+    QVERIFY(broken.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    broken.write("{\"spec\": ");
+    broken.close();
+    QCOMPARE(moin::runTrainingJob(elsewhere.path().toStdString(), id, worker, nullptr, &message),
+             moin::WorkerOutcome::Failed);
+    QVERIFY2(QString::fromStdString(message).contains("is not valid"), message.c_str());
 }
 
 #include "tst_training.moc"

@@ -460,6 +460,10 @@ private:
             device = m_devices[m_nextDevice++ % m_devices.size()];
         const fs::path dir = jobDirectory(m_workspace, jobId);
         fs::create_directories(dir);
+        // A local worker reads the database; an input file left by a Slurm submission of this
+        // job would otherwise take precedence.
+        std::error_code ignored;
+        fs::remove(jobInputPath(m_workspace.directory(), jobId), ignored);
 
         std::vector<std::string> args = m_options.workerPrefix;
         args.insert(args.end(), {m_options.workerExecutable, "train-worker",

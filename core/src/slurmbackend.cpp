@@ -7,6 +7,7 @@
 
 #include "moin/atomicfile.h"
 #include "moin/error.h"
+#include "moin/trainer.h"
 #include "moin/workspace.h"
 
 #include <fcntl.h>
@@ -242,7 +243,8 @@ private:
         std::string tasks;
         for (int64_t id : jobs) {
             tasks += std::to_string(id) + "\n";
-            fs::create_directories(jobDirectory(m_workspace, id));
+            // Tasks on other nodes read their job from this file, never from the database.
+            writeJobInput(m_db, m_directory, id);
         }
         writeFileAtomically(stem + ".tasks", tasks);
         const std::string jobsDirectory = (fs::path(m_directory) / "jobs").string();
