@@ -173,6 +173,8 @@ constexpr double kSqueueGiveUpSeconds = 120;
 // A task Slurm calls COMPLETED whose log has no final line yet: how long to wait for the line
 // to appear (a shared file system can show it late) before the job counts as lost.
 constexpr double kLogGraceSeconds = 10;
+// The longest wait before an array Slurm refused is submitted again.
+constexpr double kSubmitBackoffMaxSeconds = 300;
 
 class SlurmCoordinator : public CoordinatorBase {
 public:
@@ -183,6 +185,9 @@ public:
         if (m_slurm.cpusPerTask < 1)
             throw Error("Slurm CPUs per task must be 1 or more; got "
                         + std::to_string(m_slurm.cpusPerTask));
+        if (m_slurm.submitRetrySeconds <= 0)
+            throw Error("the Slurm submit retry delay must be more than 0 s");
+        m_submitBackoff = m_slurm.submitRetrySeconds;
         if (m_slurm.maxConcurrent < 0)
             throw Error("Slurm concurrent tasks must be 0 (no limit) or more; got "
                         + std::to_string(m_slurm.maxConcurrent));
@@ -212,18 +217,23 @@ private:
 
     void startQueued() override
     {
+        if (m_submitRetryAt && Clock::now() < *m_submitRetryAt)
+            return;
         const std::vector<int64_t> jobs = queuedJobs();
         // Slurm refuses arrays beyond its MaxArraySize (1001 by default): larger queues go in
         // several arrays.
         for (size_t first = 0; first < jobs.size(); first += kMaxArrayTasks) {
             const size_t end = std::min(jobs.size(), first + kMaxArrayTasks);
-            submit(std::vector<int64_t>(jobs.begin() + long(first), jobs.begin() + long(end)));
+            if (!submit(std::vector<int64_t>(jobs.begin() + long(first), jobs.begin() + long(end))))
+                return;
         }
     }
 
     // One array for all of `jobs`: a task list (task id -> job id) and a batch script, both
     // written atomically before sbatch sees them.
-    void submit(const std::vector<int64_t>& jobs)
+    // Returns false if Slurm refused the array while tasks of ours run (it is tried again
+    // later); throws if it refused with nothing of ours live (a bad partition, say).
+    bool submit(const std::vector<int64_t>& jobs)
     {
         // The number is claimed by creating its script exclusively: tasks of earlier arrays
         // still read their submit-K.tasks, which must never be overwritten.
@@ -296,11 +306,22 @@ private:
             std::error_code ignored;
             fs::remove(stem + ".sh", ignored);
             fs::remove(stem + ".tasks", ignored);
-            throw Error("Slurm refused the training jobs: " + result.message()
-                        + " (the command was: " + commandLine(args)
-                        + "); check the partition, account, time limit and GPU request; the jobs "
-                          "stay queued");
+            const std::string refusal = "Slurm refused the training jobs: " + result.message();
+            if (m_workers.empty())
+                throw Error(refusal + " (the command was: " + commandLine(args)
+                            + "); check the partition, account, time limit and GPU request; the "
+                              "jobs stay queued");
+            // Tasks of ours run: a refusal now is most likely passing ("Socket timed out",
+            // "temporarily unable to accept job", a submit limit), and they must stay watched.
+            event(refusal + "; the jobs stay queued and are submitted again in "
+                  + std::to_string(int(m_submitBackoff)) + " s");
+            m_submitRetryAt = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(m_submitBackoff));
+            m_submitBackoff = std::min(m_submitBackoff * 2, kSubmitBackoffMaxSeconds);
+            return false;
         }
+        m_submitRetryAt.reset();
+        m_submitBackoff = m_slurm.submitRetrySeconds;
         Transaction transaction(m_db);
         for (size_t task = 0; task < jobs.size(); ++task) {
             Worker worker;
@@ -328,6 +349,7 @@ private:
         }
         transaction.commit();
         m_squeueDue = true; // see the new tasks at the next poll
+        return true;
     }
 
     // Collected and sent as one scancel per poll (a stop of thousands of tasks is one command).
@@ -374,8 +396,8 @@ private:
                        > kSqueueGiveUpSeconds) {
                 throw Error("squeue has failed for " + std::to_string(int(kSqueueGiveUpSeconds))
                             + " s: " + result.message()
-                            + "; the Slurm tasks keep running, and `moin train` started again "
-                              "picks them up");
+                            + "; the Slurm tasks keep running, and `moin train --backend slurm` "
+                              "started again picks them up");
             }
             return;
         }
@@ -480,6 +502,8 @@ private:
     Clock::time_point m_squeueAt{};
     std::optional<Clock::time_point> m_squeueFailingSince;
     bool m_squeueDue = true;
+    std::optional<Clock::time_point> m_submitRetryAt;
+    double m_submitBackoff = 10;
     bool m_fresh = false;
 };
 

@@ -45,6 +45,10 @@ struct SlurmOptions {
     std::vector<std::string> extraArguments;
     /// Seconds between squeue polls (logs are read every pollSeconds). Default 2.
     double squeueSeconds = 2;
+    /// When sbatch refuses an array while tasks of this coordinator run, it is tried again
+    /// after this many seconds, doubling up to 5 minutes. (With nothing running, a refusal is
+    /// an error.)
+    double submitRetrySeconds = 10;
 };
 
 struct CoordinatorOptions {
