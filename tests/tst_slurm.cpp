@@ -263,6 +263,15 @@ void TestSlurm::missingSlurmAndBadPartitionAreClearErrors()
     QVERIFY2(missing.contains("squeue") && missing.contains("slurm-client"),
              qPrintable(missing));
 
+    // A Slurm command that takes too long (a hung controller) is killed, and says so. squeue
+    // cannot load its configuration and ask the controller within a millisecond.
+    options.slurm.commandTimeoutSeconds = 0.001;
+    const QString hung =
+        testsupport::errorOf([&] { moin::runTrainingQueue(*m_workspace, options); });
+    QVERIFY2(hung.contains("squeue did not finish within 0.001 s and was killed"),
+             qPrintable(hung));
+    options.slurm.commandTimeoutSeconds = 60;
+
     // A partition the cluster does not have: Slurm's own words, and the job stays queued.
     options.slurm.partition = "no-such-partition";
     const QString refused =

@@ -78,6 +78,7 @@ CoordinatorBase::CoordinatorBase(Workspace& workspace, const CoordinatorOptions&
 void CoordinatorBase::run(const std::function<void(const CoordinatorUpdate&)>& onUpdate,
                           const CancelToken* cancel)
 {
+    m_cancel = cancel;
     recover();
     flush(onUpdate);
     bool stopping = false;

@@ -89,6 +89,8 @@ protected:
     std::set<int64_t> m_only;
     std::vector<Worker> m_workers;
     std::set<int64_t> m_touched;
+    /// The run's cancel token (may be null).
+    const CancelToken* m_cancel = nullptr;
 
 private:
     void recover();

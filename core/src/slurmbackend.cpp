@@ -38,6 +38,8 @@ struct CommandResult {
     int exitCode = 0;
     std::string out;
     std::string err;
+    /// Killed because the run was cancelled while it ran.
+    bool stopped = false;
     /// Both streams, trimmed, for messages.
     std::string message() const
     {
@@ -67,8 +69,11 @@ std::string commandLine(const std::vector<std::string>& args)
     return line;
 }
 
-// Runs a Slurm command and collects its output. Throws moin::Error when it cannot start.
-CommandResult runCommand(const std::vector<std::string>& args)
+// Runs a Slurm command and collects its output. Throws moin::Error when it cannot start. A
+// command still running after `timeoutSeconds` (a hung controller), or when `cancel` is set
+// while it runs, is killed and counts as failed (exit code -1, the reason in err).
+CommandResult runCommand(const std::vector<std::string>& args, double timeoutSeconds,
+                         const CancelToken* cancel = nullptr)
 {
     int outPipe[2], errPipe[2];
     if (::pipe2(outPipe, O_CLOEXEC) != 0)
@@ -105,8 +110,28 @@ CommandResult runCommand(const std::vector<std::string>& args)
     pollfd fds[2] = {{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}};
     std::string* sinks[2] = {&result.out, &result.err};
     int open = 2;
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(timeoutSeconds));
+    std::string abandoned;
     while (open > 0) {
-        if (::poll(fds, 2, -1) < 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - Clock::now()).count();
+        if (left <= 0) {
+            char seconds[32];
+            std::snprintf(seconds, sizeof seconds, "%g", timeoutSeconds);
+            abandoned = args[0] + " did not finish within " + seconds
+                        + " s and was killed; Slurm's controller may be overloaded or hung";
+        } else if (cancel && cancel->isCancelled()) {
+            abandoned = args[0] + " was stopped";
+            result.stopped = true;
+        }
+        if (!abandoned.empty()) {
+            ::kill(pid, SIGKILL);
+            break;
+        }
+        // Wake up now and then to see the cancel token.
+        const int wait = int(std::min<long long>(left, cancel ? 100 : left));
+        if (::poll(fds, 2, wait) < 0) {
             if (errno == EINTR)
                 continue;
             break;
@@ -132,6 +157,11 @@ CommandResult runCommand(const std::vector<std::string>& args)
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (!abandoned.empty()) {
+        result.exitCode = -1;
+        result.out.clear();
+        result.err = abandoned;
+    }
     return result;
 }
 
@@ -192,8 +222,11 @@ public:
             throw Error("Slurm concurrent tasks must be 0 (no limit) or more; got "
                         + std::to_string(m_slurm.maxConcurrent));
         // Slurm must answer before anything is submitted: a clear error now, not a failed job.
+        if (!(m_slurm.commandTimeoutSeconds > 0))
+            throw Error("the Slurm command timeout must be more than 0 s");
         const CommandResult probe = runCommand({"squeue", "-h", "-o", "%i", "--name",
-                                                m_arrayName});
+                                                m_arrayName},
+                                               m_slurm.commandTimeoutSeconds);
         if (probe.exitCode != 0)
             throw Error("Slurm does not answer (squeue: " + probe.message()
                         + "); check that slurmctld runs and SLURM_CONF points to its "
@@ -298,7 +331,8 @@ private:
             args.push_back("--mem=" + m_slurm.memory);
         args.insert(args.end(), m_slurm.extraArguments.begin(), m_slurm.extraArguments.end());
         args.push_back(stem + ".sh");
-        const CommandResult result = runCommand(args);
+        // No cancel here: a killed sbatch may have submitted the array without telling us.
+        const CommandResult result = runCommand(args, m_slurm.commandTimeoutSeconds);
         // --parsable prints "<job id>" or "<job id>;<cluster>".
         const std::string arrayJob = result.out.substr(0, result.out.find_first_of(";\n"));
         if (result.exitCode != 0 || arrayJob.empty()
@@ -366,7 +400,7 @@ private:
         args.insert(args.end(), options.begin(), options.end());
         args.insert(args.end(), tasks.begin(), tasks.end());
         tasks.clear();
-        const CommandResult result = runCommand(args);
+        const CommandResult result = runCommand(args, m_slurm.commandTimeoutSeconds);
         // A task that ended meanwhile is no error; squeue tells how each one ended.
         if (result.exitCode != 0)
             event("scancel failed: " + result.message());
@@ -387,7 +421,10 @@ private:
             return;
         const CommandResult result =
             runCommand({"squeue", "-h", "-r", "-t", "all", "--name", m_arrayName, "-o",
-                        "%i|%T|%r|%N"});
+                        "%i|%T|%r|%N"},
+                       m_slurm.commandTimeoutSeconds, newCancel());
+        if (result.stopped)
+            return; // Stop was pressed: the next poll asks again, stopping
         if (result.exitCode != 0) {
             if (!m_squeueFailingSince) {
                 m_squeueFailingSince = now;
@@ -475,12 +512,20 @@ private:
         m_touched.insert(worker.jobId);
     }
 
+    // The cancel token while Stop has not been pressed yet: a query waiting then is abandoned
+    // so that the stop starts at once (once stopping, queries must run to see tasks end).
+    const CancelToken* newCancel() const
+    {
+        return m_cancel && !m_cancel->isCancelled() ? m_cancel : nullptr;
+    }
+
     // The state sacct knows of a task squeue no longer lists; "" without accounting.
     std::string sacctState(const std::string& slurmTask)
     {
         CommandResult result;
         try {
-            result = runCommand({"sacct", "-n", "-P", "-X", "-o", "State", "-j", slurmTask});
+            result = runCommand({"sacct", "-n", "-P", "-X", "-o", "State", "-j", slurmTask},
+                                m_slurm.commandTimeoutSeconds, newCancel());
         } catch (const Error&) {
             return {};
         }

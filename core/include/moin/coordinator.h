@@ -49,6 +49,9 @@ struct SlurmOptions {
     /// after this many seconds, doubling up to 5 minutes. (With nothing running, a refusal is
     /// an error.)
     double submitRetrySeconds = 10;
+    /// Seconds an sbatch, squeue, sacct or scancel may take before it is killed and counts as
+    /// failed (a hung controller must not block the coordinator).
+    double commandTimeoutSeconds = 60;
 };
 
 struct CoordinatorOptions {
