@@ -110,6 +110,7 @@ private slots:
     void cliJobsEvalAndExport();
     void secondCoordinatorIsRefused();
     void workerTrainsFromInputFileWithoutDatabase();
+    void finishedJobOfKilledCoordinatorIsNotRetrained();
 
 private:
     moin::CoordinatorOptions coordinatorOptions() const;
@@ -755,6 +756,51 @@ void TestTraining::workerTrainsFromInputFileWithoutDatabase()
     QCOMPARE(moin::runTrainingJob(elsewhere.path().toStdString(), id, worker, nullptr, &message),
              moin::WorkerOutcome::Failed);
     QVERIFY2(QString::fromStdString(message).contains("is not valid"), message.c_str());
+}
+
+// A coordinator killed after reading a job's final `done` line but before recording the job
+// as done leaves the line unconsumed (log_offset before it): the next coordinator finds the
+// job done instead of training it again from step 0 (its checkpoint is gone).
+void TestTraining::finishedJobOfKilledCoordinatorIsNotRetrained()
+{
+    moin::TrainingQueue queue(*m_workspace);
+    const int64_t id = queue.enqueue({tinySpec(m_run, 2)}).at(0);
+    moin::WorkerOptions worker;
+    worker.threads = 1;
+    std::string message;
+    QVERIFY2(moin::runTrainingJob(m_dir.toStdString(), id, worker, nullptr, &message)
+                 == moin::WorkerOutcome::Done,
+             message.c_str());
+    QFile log(QString::fromStdString(moin::jobLogPath(m_dir.toStdString(), id)));
+    QVERIFY(log.open(QIODevice::ReadOnly));
+    const QByteArray text = log.readAll();
+    const qint64 doneLine = text.lastIndexOf("\n", text.size() - 2) + 1;
+    QVERIFY(text.mid(doneLine).contains("\"done\""));
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    m_workspace->database()
+        .prepare("UPDATE training_jobs SET state = 'running', attempts = 1, worker_pid = 0, "
+                 "worker_host = ?, log_offset = ? WHERE id = ?")
+        .bind(1, std::string(host))
+        .bind(2, int64_t(doneLine))
+        .bind(3, id)
+        .run();
+    moin::CoordinatorOptions options = coordinatorOptions();
+    options.onlyJobs = {id};
+    moin::runTrainingQueue(*m_workspace, options);
+    const moin::TrainingJob job = queue.job(id);
+    QVERIFY2(job.state == moin::JobState::Done, job.error.c_str());
+    QCOMPARE(job.attempts, 1);
+    QVERIFY(job.expertPerplexity > 1);
+    QCOMPARE(logEvents(log.fileName()).count("start"), 1);
+    // Acted on, the line is consumed: another run leaves the job alone.
+    moin::Statement offset =
+        m_workspace->database().prepare("SELECT log_offset FROM training_jobs WHERE id = ?");
+    offset.bind(1, id);
+    QVERIFY(offset.step());
+    QCOMPARE(offset.columnInt64(0), int64_t(text.size()));
+    moin::runTrainingQueue(*m_workspace, options);
+    QVERIFY(queue.job(id).state == moin::JobState::Done);
 }
 
 #include "tst_training.moc"

@@ -235,7 +235,9 @@ LogState CoordinatorBase::ingest(int64_t jobId)
     json lastStep;
     json lastEval;
     size_t begin = 0;
+    size_t finalBegin = std::string::npos; // where the final line after the last start begins
     while (begin <= end) {
+        const size_t lineBegin = begin;
         const size_t newline = text.find('\n', begin);
         const std::string line = text.substr(begin, newline - begin);
         begin = newline + 1;
@@ -270,10 +272,12 @@ LogState CoordinatorBase::ingest(int64_t jobId)
                 .bind(3, jobId)
                 .run();
             state = {};
+            finalBegin = std::string::npos;
             m_finals.erase(jobId);
         } else if (kind == "done" || kind == "error" || kind == "interrupted") {
             state.final = kind;
             state.finalEvent = e;
+            finalBegin = lineBegin;
         }
     }
     if (!lastStep.is_null()) {
@@ -292,8 +296,12 @@ LogState CoordinatorBase::ingest(int64_t jobId)
             .bind(2, jobId)
             .run();
     }
+    // The final line is consumed only by finish(), with the job's new state: else a
+    // coordinator killed between here and there would leave a finished job without its end
+    // (a done job would train again from step 0, its checkpoint gone).
+    state.readTo = offset + int64_t(end) + 1;
     m_db.prepare("UPDATE training_jobs SET log_offset = ? WHERE id = ?")
-        .bind(1, offset + int64_t(end) + 1)
+        .bind(1, finalBegin == std::string::npos ? state.readTo : offset + int64_t(finalBegin))
         .bind(2, jobId)
         .run();
     if (!state.final.empty())
@@ -314,6 +322,12 @@ void CoordinatorBase::finish(const Worker& worker, const std::string& how, bool 
     const TrainingJob job = TrainingQueue(m_workspace).job(worker.jobId);
     const std::string name = jobName(job.id, job.cluster);
     Transaction transaction(m_db);
+    if (!log.final.empty()) {
+        m_db.prepare("UPDATE training_jobs SET log_offset = ? WHERE id = ?")
+            .bind(1, log.readTo)
+            .bind(2, job.id)
+            .run();
+    }
     auto set = [&](const std::string& state, const std::string& error) {
         const bool final = state == "done" || state == "failed" || state == "cancelled";
         m_db.prepare("UPDATE training_jobs SET state = ?, request = '', worker_pid = 0, "
