@@ -111,6 +111,7 @@ private slots:
     void secondCoordinatorIsRefused();
     void workerTrainsFromInputFileWithoutDatabase();
     void finishedJobOfKilledCoordinatorIsNotRetrained();
+    void interruptedBeforeAnyStepCountsAsAttempt();
 
 private:
     moin::CoordinatorOptions coordinatorOptions() const;
@@ -801,6 +802,57 @@ void TestTraining::finishedJobOfKilledCoordinatorIsNotRetrained()
     QCOMPARE(offset.columnInt64(0), int64_t(text.size()));
     moin::runTrainingQueue(*m_workspace, options);
     QVERIFY(queue.job(id).state == moin::JobState::Done);
+}
+
+// A worker stopped from outside (a Slurm time limit, a preemption) before its first step would
+// be resubmitted for ever: such an interruption counts against the job's attempts.
+void TestTraining::interruptedBeforeAnyStepCountsAsAttempt()
+{
+    moin::TrainingQueue queue(*m_workspace);
+    const int64_t id = queue.enqueue({tinySpec(m_run, 2)}).at(0);
+    m_workspace->database()
+        .prepare("UPDATE training_jobs SET max_attempts = 1 WHERE id = ?")
+        .bind(1, id)
+        .run();
+    moin::CoordinatorOptions options = coordinatorOptions();
+    options.onlyJobs = {id};
+    std::vector<std::string> events;
+    std::thread coordinator([&] {
+        moin::Workspace own = moin::Workspace::open(m_dir.toStdString());
+        moin::runTrainingQueue(own, options, [&](const moin::CoordinatorUpdate& update) {
+            events.insert(events.end(), update.events.begin(), update.events.end());
+        });
+    });
+    // SIGTERM once the worker handles it (it then checkpoints at its first chance: before the
+    // first step, as it is still loading the model).
+    QDeadlineTimer deadline(30000);
+    bool sent = false;
+    while (!sent && !deadline.hasExpired()) {
+        const int64_t pid = queue.job(id).workerPid;
+        QFile status(QString("/proc/%1/status").arg(pid));
+        if (pid > 0 && status.open(QIODevice::ReadOnly)) {
+            for (const QByteArray& line : status.readAll().split('\n')) {
+                if (line.startsWith("SigCgt:")
+                    && (line.mid(7).trimmed().toULongLong(nullptr, 16) & (1ull << (SIGTERM - 1)))) {
+                    ::kill(pid_t(pid), SIGTERM);
+                    sent = true;
+                }
+            }
+        }
+        QThread::msleep(2);
+    }
+    coordinator.join();
+    QVERIFY(sent);
+    const QStringList log =
+        logEvents(QString::fromStdString(moin::jobLogPath(m_dir.toStdString(), id)));
+    QVERIFY2(!log.contains("step"), qPrintable(log.join(",")));
+    QCOMPARE(log.last(), QString("interrupted"));
+    const moin::TrainingJob job = queue.job(id);
+    QVERIFY2(job.state == moin::JobState::Failed, job.error.c_str());
+    QCOMPARE(job.attempts, 1);
+    QVERIFY2(job.error.find("before it trained a single step") != std::string::npos
+                 && job.error.find("raise the time limit") != std::string::npos,
+             job.error.c_str());
 }
 
 #include "tst_training.moc"

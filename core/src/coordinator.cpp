@@ -274,6 +274,7 @@ LogState CoordinatorBase::ingest(int64_t jobId)
             state = {};
             finalBegin = std::string::npos;
             m_finals.erase(jobId);
+            m_startSteps[jobId] = e.value("step", int64_t(0));
         } else if (kind == "done" || kind == "error" || kind == "interrupted") {
             state.final = kind;
             state.finalEvent = e;
@@ -362,6 +363,24 @@ void CoordinatorBase::finish(const Worker& worker, const std::string& how, bool 
     } else if (job.request == "pause") {
         set("paused", "");
         event(name + " paused at step " + std::to_string(job.step));
+    } else if (log.final == "interrupted" && !coordinatorStopping && !worker.stopping
+               && m_startSteps.count(job.id)
+               && log.finalEvent.value("step", int64_t(0)) <= m_startSteps[job.id]) {
+        // Stopped from outside (a Slurm time limit, a preemption, a SIGTERM) before a single
+        // step: resubmitting it as it is would only repeat that, so it counts as an attempt.
+        const std::string why = "stopped at step " + std::to_string(job.step)
+                                + " before it trained a single step (attempt "
+                                + std::to_string(job.attempts) + " of "
+                                + std::to_string(job.maxAttempts) + ")";
+        if (job.attempts >= job.maxAttempts) {
+            set("failed", why + "; a time limit (Slurm's --time) or a preemption ended the "
+                                "worker while it loaded the model and data each time: raise the "
+                                "time limit (e.g. --time 1:00:00) and retry the job");
+            event(name + " failed: " + why);
+        } else {
+            set("queued", why + "; trying again from its last checkpoint");
+            event(name + " " + why + "; it is tried again");
+        }
     } else if (log.final == "interrupted" || coordinatorStopping) {
         set("queued", "");
         event(name + " stopped at step " + std::to_string(job.step)

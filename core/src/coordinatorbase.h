@@ -104,6 +104,8 @@ private:
     void flush(const std::function<void(const CoordinatorUpdate&)>& onUpdate);
 
     std::map<int64_t, LogState> m_finals;
+    /// The step each job's current attempt started at (its last start line), as far as read.
+    std::map<int64_t, int64_t> m_startSteps;
     std::vector<std::string> m_events;
 };
 
