@@ -171,6 +171,7 @@ private slots:
     void trainsArrayAndResumesKilledTask();
     void pauseAndCancelBecomeScancel();
     void stopCheckpointsTasksAndRestartReattaches();
+    void maxConcurrentCapsTasksOverArrays();
 
 private:
     void stopCluster();
@@ -296,7 +297,6 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
         {tinySpec(m_run, 0, kSteps), tinySpec(m_run, 1, kSteps), tinySpec(m_run, 2, kSteps)});
     moin::CoordinatorOptions options = slurmOptions();
     options.onlyJobs = ids;
-    options.slurm.maxConcurrent = 2;
     QElapsedTimer clock;
     clock.start();
     CoordinatorThread coordinator(m_dir, options);
@@ -356,8 +356,7 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
             const QString answer = slurmCommand("scancel", {preemptedTask});
             QVERIFY2(answer.isEmpty(), qPrintable(answer));
         }
-        // The throttle (2 at once) or the node's 2 CPUs hold the third task back; its note
-        // says so.
+        // The node's 2 CPUs hold the third task back; its note says so.
         const QString note = QString::fromStdString(queue.job(ids[2]).error);
         if (note.startsWith("waiting in Slurm"))
             waitingNotes.insert(note);
@@ -441,7 +440,7 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
                                                + " .*stopped at step"))
                   .isEmpty(),
              qPrintable(events.join("\n")));
-    // The first array had all three tasks (throttled to 2 at once); the two jobs that came
+    // The first array had all three tasks; the two jobs that came
     // back went out again in one or two later arrays, and only they.
     const int submitted = int(events.filter("submitted to Slurm").size());
     QVERIFY2(submitted == 5, qPrintable(events.join("\n")));
@@ -568,4 +567,37 @@ void TestSlurm::stopCheckpointsTasksAndRestartReattaches()
 }
 
 QTEST_GUILESS_MAIN(TestSlurm)
+// --max-concurrent caps the coordinator's live tasks, not only one array's: with 1, the second
+// job goes to Slurm only once the first has ended, in an array of its own.
+void TestSlurm::maxConcurrentCapsTasksOverArrays()
+{
+    moin::TrainingQueue queue(*m_workspace);
+    // Earlier tests leave jobs paused or queued; their clusters are needed here.
+    for (const moin::TrainingJob& job : queue.list())
+        if (job.state == moin::JobState::Paused || job.state == moin::JobState::Queued)
+            queue.cancel({job.id});
+    const std::vector<int64_t> ids =
+        queue.enqueue({tinySpec(m_run, 0, 10), tinySpec(m_run, 1, 10)});
+    moin::CoordinatorOptions options = slurmOptions();
+    options.onlyJobs = ids;
+    options.slurm.maxConcurrent = 1;
+    CoordinatorThread coordinator(m_dir, options);
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished(), 90000);
+    coordinator.join();
+    QVERIFY2(coordinator.error().isEmpty(), qPrintable(coordinator.error()));
+    const QStringList events = coordinator.events();
+    for (int64_t id : ids)
+        QVERIFY2(queue.job(id).state == moin::JobState::Done, qPrintable(events.join("\n")));
+    auto at = [&](int64_t id, const QString& what) {
+        return events.indexOf(QRegularExpression(QString("job %1 .*%2.*").arg(id).arg(what)));
+    };
+    QVERIFY2(at(ids[0], "submitted to Slurm") >= 0 && at(ids[0], "done") >= 0
+                 && at(ids[1], "submitted to Slurm") > at(ids[0], "done"),
+             qPrintable(events.join("\n")));
+    const QString first = QString::fromStdString(queue.job(ids[0]).workerHost);
+    const QString second = QString::fromStdString(queue.job(ids[1]).workerHost);
+    QVERIFY2(first.section('_', 0, 0) != second.section('_', 0, 0),
+             qPrintable(first + " " + second));
+}
+
 #include "tst_slurm.moc"

@@ -252,7 +252,15 @@ private:
     {
         if (m_submitRetryAt && Clock::now() < *m_submitRetryAt)
             return;
-        const std::vector<int64_t> jobs = queuedJobs();
+        // --max-concurrent caps this coordinator's live tasks, not only those of one array
+        // (retries and later submissions go out as new arrays, each with its own %N).
+        size_t room = SIZE_MAX;
+        if (m_slurm.maxConcurrent > 0) {
+            if (m_workers.size() >= size_t(m_slurm.maxConcurrent))
+                return;
+            room = size_t(m_slurm.maxConcurrent) - m_workers.size();
+        }
+        const std::vector<int64_t> jobs = queuedJobs(room);
         // Slurm refuses arrays beyond its MaxArraySize (1001 by default): larger queues go in
         // several arrays.
         for (size_t first = 0; first < jobs.size(); first += kMaxArrayTasks) {

@@ -39,7 +39,8 @@ struct SlurmOptions {
     int cpusPerTask = 1;
     /// --mem per task, e.g. "4G"; empty = the partition's default.
     std::string memory;
-    /// Tasks of one array running at once (the `%` throttle of --array); 0 = no limit.
+    /// Tasks of this coordinator submitted and not ended at once, over all its arrays (also
+    /// the `%` throttle of each --array); 0 = no limit.
     int maxConcurrent = 0;
     /// More sbatch arguments, one word each, e.g. {"--qos=long", "--constraint=a100"}.
     std::vector<std::string> extraArguments;
