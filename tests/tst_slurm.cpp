@@ -14,6 +14,7 @@
 #include "moin/training.h"
 #include "moin/workspace.h"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
@@ -172,6 +173,7 @@ private slots:
     void pauseAndCancelBecomeScancel();
     void stopCheckpointsTasksAndRestartReattaches();
     void maxConcurrentCapsTasksOverArrays();
+    void workspacePathWithShellAndSlurmCharacters();
 
 private:
     void stopCluster();
@@ -598,6 +600,41 @@ void TestSlurm::maxConcurrentCapsTasksOverArrays()
     const QString second = QString::fromStdString(queue.job(ids[1]).workerHost);
     QVERIFY2(first.section('_', 0, 0) != second.section('_', 0, 0),
              qPrintable(first + " " + second));
+}
+
+// The batch script and sbatch's --output take the workspace path literally: quotes, $(...)
+// and a % (a Slurm filename field) in it neither break the task nor run anything.
+void TestSlurm::workspacePathWithShellAndSlurmCharacters()
+{
+    const QString odd = m_tmp.filePath("odd \"ws\" $(touch pwned) `touch pwned` 100%a");
+    QVERIFY(QFile::link(m_dir, odd));
+    moin::Workspace workspace = moin::Workspace::open(odd.toStdString());
+    moin::TrainingQueue queue(workspace);
+    const int64_t id = queue.enqueue({tinySpec(m_run, 2, 5)}).at(0);
+    const QDir slurmDir(odd + "/jobs/slurm");
+    const QStringList scriptsBefore = slurmDir.entryList({"submit-*.sh"});
+    moin::CoordinatorOptions options = slurmOptions();
+    options.onlyJobs = {id};
+    CoordinatorThread coordinator(odd, options);
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished(), 60000);
+    coordinator.join();
+    QVERIFY2(coordinator.error().isEmpty(), qPrintable(coordinator.error()));
+    const moin::TrainingJob job = queue.job(id);
+    QVERIFY2(job.state == moin::JobState::Done,
+             qPrintable(QString::fromStdString(job.error) + " | " + coordinator.events().join(" | ")));
+    // The task's own output file is in the folder, its % kept and %a filled in.
+    QStringList scripts = slurmDir.entryList({"submit-*.sh"});
+    for (const QString& before : scriptsBefore)
+        scripts.removeAll(before);
+    QCOMPARE(scripts.size(), 1);
+    const QString stem = slurmDir.filePath(scripts.first().chopped(3));
+    QVERIFY2(QFile::exists(stem + "-0.out"), qPrintable(slurmDir.entryList().join(", ")));
+    QVERIFY(!QFile::exists(m_dir + "/pwned") && !QFile::exists(m_tmp.filePath("pwned")));
+    QFile script(stem + ".sh");
+    QProcess check;
+    check.start("sh", {"-n", script.fileName()});
+    QVERIFY(check.waitForFinished(10000));
+    QVERIFY2(check.exitCode() == 0, check.readAllStandardError().constData());
 }
 
 #include "tst_slurm.moc"

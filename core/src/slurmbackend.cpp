@@ -61,6 +61,15 @@ std::string shellQuote(const std::string& word)
     return quoted + "'";
 }
 
+// `text` as literal text in a Slurm filename pattern (--output), where % starts a field.
+std::string slurmPattern(const std::string& text)
+{
+    std::string escaped;
+    for (char c : text)
+        escaped += c == '%' ? std::string("%%") : std::string(1, c);
+    return escaped;
+}
+
 std::string commandLine(const std::vector<std::string>& args)
 {
     std::string line;
@@ -305,7 +314,8 @@ private:
             "# job on line i+1 of the task list; its output goes to that job's worker.log.\n"
             "job=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " + shellQuote(stem + ".tasks") + ")\n"
             "if [ -z \"$job\" ]; then\n"
-            "  echo \"no job for array task $SLURM_ARRAY_TASK_ID in " + stem + ".tasks\" >&2\n"
+            "  echo \"no job for array task $SLURM_ARRAY_TASK_ID in\" " + shellQuote(stem + ".tasks")
+            + " >&2\n"
             "  exit 1\n"
             "fi\n"
             "exec >>" + shellQuote(jobsDirectory) + "/\"$job\"/worker.log 2>&1\n"
@@ -326,7 +336,8 @@ private:
                                          "--no-requeue",
                                          "--cpus-per-task=" + std::to_string(m_slurm.cpusPerTask),
                                          "--chdir=" + m_directory,
-                                         "--output=" + stem + "-%a.out"};
+                                         // A filename pattern: a % of the path is %%.
+                                         "--output=" + slurmPattern(stem) + "-%a.out"};
         if (!m_slurm.partition.empty())
             args.push_back("--partition=" + m_slurm.partition);
         if (!m_slurm.account.empty())
