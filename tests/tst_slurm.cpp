@@ -174,6 +174,7 @@ private slots:
     void stopCheckpointsTasksAndRestartReattaches();
     void maxConcurrentCapsTasksOverArrays();
     void workspacePathWithShellAndSlurmCharacters();
+    void clusterScriptStopsOnlyItsOwnFolder();
 
 private:
     void stopCluster();
@@ -635,6 +636,25 @@ void TestSlurm::workspacePathWithShellAndSlurmCharacters()
     check.start("sh", {"-n", script.fileName()});
     QVERIFY(check.waitForFinished(10000));
     QVERIFY2(check.exitCode() == 0, check.readAllStandardError().constData());
+}
+
+// `cluster.sh stop DIR` removes DIR: a folder it did not start a cluster in is left alone.
+void TestSlurm::clusterScriptStopsOnlyItsOwnFolder()
+{
+    const QString other = m_tmp.filePath("not-a-cluster");
+    QVERIFY(QDir().mkpath(other));
+    QFile keep(other + "/slurm.conf");
+    QVERIFY(keep.open(QIODevice::WriteOnly));
+    keep.write("ClusterName=production\n");
+    keep.close();
+    QProcess stop;
+    stop.start("bash", {MOIN_SOURCE_DIR "/tests/slurm/cluster.sh", "stop", other});
+    QVERIFY(stop.waitForFinished(30000));
+    QCOMPARE(stop.exitCode(), 1);
+    QVERIFY(stop.readAllStandardError().contains("not a test cluster"));
+    QVERIFY(QFile::exists(other + "/slurm.conf"));
+    // The running test cluster's own folder is still accepted (cleanupTestCase stops it).
+    QVERIFY(QFile::exists(m_clusterDir + "/slurm.conf"));
 }
 
 #include "tst_slurm.moc"
