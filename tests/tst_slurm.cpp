@@ -175,6 +175,7 @@ private slots:
     void maxConcurrentCapsTasksOverArrays();
     void workspacePathWithShellAndSlurmCharacters();
     void clusterScriptStopsOnlyItsOwnFolder();
+    void refusedSubmissionWhileTasksRunIsRetried();
 
 private:
     void stopCluster();
@@ -655,6 +656,52 @@ void TestSlurm::clusterScriptStopsOnlyItsOwnFolder()
     QVERIFY(QFile::exists(other + "/slurm.conf"));
     // The running test cluster's own folder is still accepted (cleanupTestCase stops it).
     QVERIFY(QFile::exists(m_clusterDir + "/slurm.conf"));
+}
+
+// sbatch refusing an array while a task of ours runs (a passing "Socket timed out", a submit
+// limit; here the partition made INACTIVE) must not end the coordinator: it keeps watching
+// the running task and submits the job again once Slurm takes it.
+void TestSlurm::refusedSubmissionWhileTasksRunIsRetried()
+{
+    moin::TrainingQueue queue(*m_workspace);
+    for (const moin::TrainingJob& job : queue.list())
+        if (job.state == moin::JobState::Paused || job.state == moin::JobState::Queued)
+            queue.cancel({job.id});
+    const int64_t running = queue.enqueue({tinySpec(m_run, 0, 1000000)}).at(0);
+    moin::CoordinatorOptions options = slurmOptions();
+    options.exitWhenIdle = true;
+    options.slurm.submitRetrySeconds = 0.5;
+    moin::CancelToken stop;
+    CoordinatorThread coordinator(m_dir, options, &stop);
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished() || queue.job(running).step >= 1, 60000);
+    QVERIFY2(!coordinator.finished(), qPrintable(coordinator.error()));
+
+    struct PartitionUp {
+        ~PartitionUp() { slurmCommand("scontrol", {"update", "PartitionName=debug", "State=UP"}); }
+    } restore;
+    QCOMPARE(slurmCommand("scontrol", {"update", "PartitionName=debug", "State=INACTIVE"}),
+             QString());
+    const int64_t later = queue.enqueue({tinySpec(m_run, 1, 1000000)}).at(0);
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished()
+                                 || !coordinator.events().filter("submitted again in").isEmpty(),
+                             30000);
+    QVERIFY2(!coordinator.finished(), qPrintable(coordinator.error()));
+    QCOMPARE(moin::toString(queue.job(later).state), std::string("queued"));
+    QCOMPARE(slurmCommand("scontrol", {"update", "PartitionName=debug", "State=UP"}), QString());
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished() || queue.job(later).step >= 1, 60000);
+    QVERIFY2(!coordinator.finished(), qPrintable(coordinator.error()));
+    // The first task was watched throughout: it still trains, and stops when asked.
+    QVERIFY(queue.job(running).step >= 2);
+    stop.cancel();
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished(), 60000);
+    coordinator.join();
+    QVERIFY2(coordinator.error().isEmpty(), qPrintable(coordinator.error()));
+    QVERIFY2(!coordinator.events()
+                  .filter(QRegularExpression("Slurm refused the training jobs: .*; the jobs stay "
+                                             "queued and are submitted again in 0.5 s"))
+                  .isEmpty(),
+             qPrintable(coordinator.events().join("\n")));
+    QCOMPARE(queue.cancel({running, later}), int64_t(2));
 }
 
 #include "tst_slurm.moc"

@@ -366,8 +366,10 @@ private:
                               "jobs stay queued");
             // Tasks of ours run: a refusal now is most likely passing ("Socket timed out",
             // "temporarily unable to accept job", a submit limit), and they must stay watched.
-            event(refusal + "; the jobs stay queued and are submitted again in "
-                  + std::to_string(int(m_submitBackoff)) + " s");
+            char seconds[32];
+            std::snprintf(seconds, sizeof seconds, "%g", m_submitBackoff);
+            event(refusal + "; the jobs stay queued and are submitted again in " + seconds
+                  + " s");
             m_submitRetryAt = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                                  std::chrono::duration<double>(m_submitBackoff));
             m_submitBackoff = std::min(m_submitBackoff * 2, kSubmitBackoffMaxSeconds);
