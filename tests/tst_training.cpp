@@ -706,7 +706,15 @@ void TestTraining::secondCoordinatorIsRefused()
     moin::CancelToken stop;
     std::thread first([&] {
         moin::Workspace own = moin::Workspace::open(m_dir.toStdString());
-        moin::runTrainingQueue(own, options, {}, &stop);
+        // A second one holding the lock for its short run refuses this one: try again.
+        while (!stop.isCancelled()) {
+            try {
+                moin::runTrainingQueue(own, options, {}, &stop);
+                return;
+            } catch (const moin::Error&) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+        }
     });
     // Until the first one holds the lock, a second one finds nothing to run and returns.
     moin::CoordinatorOptions second = options;
@@ -764,22 +772,27 @@ void TestTraining::workerTrainsFromInputFileWithoutDatabase()
 // job done instead of training it again from step 0 (its checkpoint is gone).
 void TestTraining::finishedJobOfKilledCoordinatorIsNotRetrained()
 {
-    moin::TrainingQueue queue(*m_workspace);
-    const int64_t id = queue.enqueue({tinySpec(m_run, 2)}).at(0);
-    moin::WorkerOptions worker;
-    worker.threads = 1;
-    std::string message;
-    QVERIFY2(moin::runTrainingJob(m_dir.toStdString(), id, worker, nullptr, &message)
-                 == moin::WorkerOutcome::Done,
-             message.c_str());
-    QFile log(QString::fromStdString(moin::jobLogPath(m_dir.toStdString(), id)));
+    // A workspace of its own: nothing earlier tests left in the shared one interferes.
+    QTemporaryDir fresh;
+    const testsupport::TopicWorkspace topics = testsupport::makeTopicWorkspace(fresh.path());
+    const QString dir = topics.directory;
+    moin::Workspace own = moin::Workspace::open(dir.toStdString());
+    moin::TrainingQueue queue(own);
+    const int64_t id = queue.enqueue({tinySpec(topics.runId, 2)}).at(0);
+    // The worker trains to its done line, as under a coordinator that then died.
+    QProcess worker;
+    worker.start(MOIN_CLI_PATH,
+                 {"train-worker", dir, "--job", QString::number(id), "--threads", "1"});
+    QVERIFY(worker.waitForFinished(120000));
+    QVERIFY2(worker.exitCode() == 0, worker.readAllStandardError().constData());
+    QFile log(QString::fromStdString(moin::jobLogPath(dir.toStdString(), id)));
     QVERIFY(log.open(QIODevice::ReadOnly));
     const QByteArray text = log.readAll();
     const qint64 doneLine = text.lastIndexOf("\n", text.size() - 2) + 1;
     QVERIFY(text.mid(doneLine).contains("\"done\""));
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
-    m_workspace->database()
+    own.database()
         .prepare("UPDATE training_jobs SET state = 'running', attempts = 1, worker_pid = 0, "
                  "worker_host = ?, log_offset = ? WHERE id = ?")
         .bind(1, std::string(host))
@@ -788,7 +801,7 @@ void TestTraining::finishedJobOfKilledCoordinatorIsNotRetrained()
         .run();
     moin::CoordinatorOptions options = coordinatorOptions();
     options.onlyJobs = {id};
-    moin::runTrainingQueue(*m_workspace, options);
+    moin::runTrainingQueue(own, options);
     const moin::TrainingJob job = queue.job(id);
     QVERIFY2(job.state == moin::JobState::Done, job.error.c_str());
     QCOMPARE(job.attempts, 1);
@@ -796,11 +809,11 @@ void TestTraining::finishedJobOfKilledCoordinatorIsNotRetrained()
     QCOMPARE(logEvents(log.fileName()).count("start"), 1);
     // Acted on, the line is consumed: another run leaves the job alone.
     moin::Statement offset =
-        m_workspace->database().prepare("SELECT log_offset FROM training_jobs WHERE id = ?");
+        own.database().prepare("SELECT log_offset FROM training_jobs WHERE id = ?");
     offset.bind(1, id);
     QVERIFY(offset.step());
     QCOMPARE(offset.columnInt64(0), int64_t(text.size()));
-    moin::runTrainingQueue(*m_workspace, options);
+    moin::runTrainingQueue(own, options);
     QVERIFY(queue.job(id).state == moin::JobState::Done);
 }
 
@@ -808,9 +821,14 @@ void TestTraining::finishedJobOfKilledCoordinatorIsNotRetrained()
 // be resubmitted for ever: such an interruption counts against the job's attempts.
 void TestTraining::interruptedBeforeAnyStepCountsAsAttempt()
 {
-    moin::TrainingQueue queue(*m_workspace);
-    const int64_t id = queue.enqueue({tinySpec(m_run, 2)}).at(0);
-    m_workspace->database()
+    // A workspace of its own: nothing earlier tests left in the shared one interferes.
+    QTemporaryDir fresh;
+    const testsupport::TopicWorkspace topics = testsupport::makeTopicWorkspace(fresh.path());
+    const QString dir = topics.directory;
+    moin::Workspace own = moin::Workspace::open(dir.toStdString());
+    moin::TrainingQueue queue(own);
+    const int64_t id = queue.enqueue({tinySpec(topics.runId, 2)}).at(0);
+    own.database()
         .prepare("UPDATE training_jobs SET max_attempts = 1 WHERE id = ?")
         .bind(1, id)
         .run();
@@ -818,8 +836,8 @@ void TestTraining::interruptedBeforeAnyStepCountsAsAttempt()
     options.onlyJobs = {id};
     std::vector<std::string> events;
     std::thread coordinator([&] {
-        moin::Workspace own = moin::Workspace::open(m_dir.toStdString());
-        moin::runTrainingQueue(own, options, [&](const moin::CoordinatorUpdate& update) {
+        moin::Workspace coordinatorOwn = moin::Workspace::open(dir.toStdString());
+        moin::runTrainingQueue(coordinatorOwn, options, [&](const moin::CoordinatorUpdate& update) {
             events.insert(events.end(), update.events.begin(), update.events.end());
         });
     });
@@ -844,7 +862,7 @@ void TestTraining::interruptedBeforeAnyStepCountsAsAttempt()
     coordinator.join();
     QVERIFY(sent);
     const QStringList log =
-        logEvents(QString::fromStdString(moin::jobLogPath(m_dir.toStdString(), id)));
+        logEvents(QString::fromStdString(moin::jobLogPath(dir.toStdString(), id)));
     QVERIFY2(!log.contains("step"), qPrintable(log.join(",")));
     QCOMPARE(log.last(), QString("interrupted"));
     const moin::TrainingJob job = queue.job(id);
