@@ -196,7 +196,7 @@ void addTrain(CLI::App& app)
         ->group(slurmGroup);
     cmd->add_option("--mem", slurm.memory, "Memory per task, e.g. 8G")->group(slurmGroup);
     cmd->add_option("--max-concurrent", slurm.maxConcurrent,
-                    "Tasks of one array running at once (0: as many as Slurm gives)")
+                    "Slurm tasks submitted and not yet ended at once, over all arrays (0: no limit)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str()
         ->group(slurmGroup);

@@ -14,8 +14,10 @@
 #include "moin/training.h"
 #include "moin/workspace.h"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -170,6 +172,10 @@ private slots:
     void trainsArrayAndResumesKilledTask();
     void pauseAndCancelBecomeScancel();
     void stopCheckpointsTasksAndRestartReattaches();
+    void maxConcurrentCapsTasksOverArrays();
+    void workspacePathWithShellAndSlurmCharacters();
+    void clusterScriptStopsOnlyItsOwnFolder();
+    void refusedSubmissionWhileTasksRunIsRetried();
 
 private:
     void stopCluster();
@@ -262,6 +268,15 @@ void TestSlurm::missingSlurmAndBadPartitionAreClearErrors()
     QVERIFY2(missing.contains("squeue") && missing.contains("slurm-client"),
              qPrintable(missing));
 
+    // A Slurm command that takes too long (a hung controller) is killed, and says so. squeue
+    // cannot load its configuration and ask the controller within a millisecond.
+    options.slurm.commandTimeoutSeconds = 0.001;
+    const QString hung =
+        testsupport::errorOf([&] { moin::runTrainingQueue(*m_workspace, options); });
+    QVERIFY2(hung.contains("squeue did not finish within 0.001 s and was killed"),
+             qPrintable(hung));
+    options.slurm.commandTimeoutSeconds = 60;
+
     // A partition the cluster does not have: Slurm's own words, and the job stays queued.
     options.slurm.partition = "no-such-partition";
     const QString refused =
@@ -286,7 +301,6 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
         {tinySpec(m_run, 0, kSteps), tinySpec(m_run, 1, kSteps), tinySpec(m_run, 2, kSteps)});
     moin::CoordinatorOptions options = slurmOptions();
     options.onlyJobs = ids;
-    options.slurm.maxConcurrent = 2;
     QElapsedTimer clock;
     clock.start();
     CoordinatorThread coordinator(m_dir, options);
@@ -346,8 +360,7 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
             const QString answer = slurmCommand("scancel", {preemptedTask});
             QVERIFY2(answer.isEmpty(), qPrintable(answer));
         }
-        // The throttle (2 at once) or the node's 2 CPUs hold the third task back; its note
-        // says so.
+        // The node's 2 CPUs hold the third task back; its note says so.
         const QString note = QString::fromStdString(queue.job(ids[2]).error);
         if (note.startsWith("waiting in Slurm"))
             waitingNotes.insert(note);
@@ -431,7 +444,7 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
                                                + " .*stopped at step"))
                   .isEmpty(),
              qPrintable(events.join("\n")));
-    // The first array had all three tasks (throttled to 2 at once); the two jobs that came
+    // The first array had all three tasks; the two jobs that came
     // back went out again in one or two later arrays, and only they.
     const int submitted = int(events.filter("submitted to Slurm").size());
     QVERIFY2(submitted == 5, qPrintable(events.join("\n")));
@@ -454,6 +467,14 @@ void TestSlurm::trainsArrayAndResumesKilledTask()
                     + "/worker.log");
     QVERIFY(workerLog.open(QIODevice::ReadOnly));
     QCOMPARE(workerLog.readAll().count("slurm: job"), 2);
+    // Tasks read their job from its input file, not from the database over the network.
+    for (int64_t id : ids) {
+        QFile input(QString::fromStdString(moin::jobInputPath(m_dir.toStdString(), id)));
+        QVERIFY(input.open(QIODevice::ReadOnly));
+        const QJsonObject object = QJsonDocument::fromJson(input.readAll()).object();
+        QCOMPARE(object.value("job").toInteger(), qint64(id));
+        QVERIFY(!object.value("chunks").toArray().isEmpty());
+    }
 }
 
 void TestSlurm::pauseAndCancelBecomeScancel()
@@ -550,4 +571,137 @@ void TestSlurm::stopCheckpointsTasksAndRestartReattaches()
 }
 
 QTEST_GUILESS_MAIN(TestSlurm)
+// --max-concurrent caps the coordinator's live tasks, not only one array's: with 1, the second
+// job goes to Slurm only once the first has ended, in an array of its own.
+void TestSlurm::maxConcurrentCapsTasksOverArrays()
+{
+    moin::TrainingQueue queue(*m_workspace);
+    // Earlier tests leave jobs paused or queued; their clusters are needed here.
+    for (const moin::TrainingJob& job : queue.list())
+        if (job.state == moin::JobState::Paused || job.state == moin::JobState::Queued)
+            queue.cancel({job.id});
+    const std::vector<int64_t> ids =
+        queue.enqueue({tinySpec(m_run, 0, 10), tinySpec(m_run, 1, 10)});
+    moin::CoordinatorOptions options = slurmOptions();
+    options.onlyJobs = ids;
+    options.slurm.maxConcurrent = 1;
+    CoordinatorThread coordinator(m_dir, options);
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished(), 90000);
+    coordinator.join();
+    QVERIFY2(coordinator.error().isEmpty(), qPrintable(coordinator.error()));
+    const QStringList events = coordinator.events();
+    for (int64_t id : ids)
+        QVERIFY2(queue.job(id).state == moin::JobState::Done, qPrintable(events.join("\n")));
+    auto at = [&](int64_t id, const QString& what) {
+        return events.indexOf(QRegularExpression(QString("job %1 .*%2.*").arg(id).arg(what)));
+    };
+    QVERIFY2(at(ids[0], "submitted to Slurm") >= 0 && at(ids[0], "done") >= 0
+                 && at(ids[1], "submitted to Slurm") > at(ids[0], "done"),
+             qPrintable(events.join("\n")));
+    const QString first = QString::fromStdString(queue.job(ids[0]).workerHost);
+    const QString second = QString::fromStdString(queue.job(ids[1]).workerHost);
+    QVERIFY2(first.section('_', 0, 0) != second.section('_', 0, 0),
+             qPrintable(first + " " + second));
+}
+
+// The batch script and sbatch's --output take the workspace path literally: quotes, $(...)
+// and a % (a Slurm filename field) in it neither break the task nor run anything.
+void TestSlurm::workspacePathWithShellAndSlurmCharacters()
+{
+    const QString odd = m_tmp.filePath("odd \"ws\" $(touch pwned) `touch pwned` 100%a");
+    QVERIFY(QFile::link(m_dir, odd));
+    moin::Workspace workspace = moin::Workspace::open(odd.toStdString());
+    moin::TrainingQueue queue(workspace);
+    const int64_t id = queue.enqueue({tinySpec(m_run, 2, 5)}).at(0);
+    const QDir slurmDir(odd + "/jobs/slurm");
+    const QStringList scriptsBefore = slurmDir.entryList({"submit-*.sh"});
+    moin::CoordinatorOptions options = slurmOptions();
+    options.onlyJobs = {id};
+    CoordinatorThread coordinator(odd, options);
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished(), 60000);
+    coordinator.join();
+    QVERIFY2(coordinator.error().isEmpty(), qPrintable(coordinator.error()));
+    const moin::TrainingJob job = queue.job(id);
+    QVERIFY2(job.state == moin::JobState::Done,
+             qPrintable(QString::fromStdString(job.error) + " | " + coordinator.events().join(" | ")));
+    // The task's own output file is in the folder, its % kept and %a filled in.
+    QStringList scripts = slurmDir.entryList({"submit-*.sh"});
+    for (const QString& before : scriptsBefore)
+        scripts.removeAll(before);
+    QCOMPARE(scripts.size(), 1);
+    const QString stem = slurmDir.filePath(scripts.first().chopped(3));
+    QVERIFY2(QFile::exists(stem + "-0.out"), qPrintable(slurmDir.entryList().join(", ")));
+    QVERIFY(!QFile::exists(m_dir + "/pwned") && !QFile::exists(m_tmp.filePath("pwned")));
+    QFile script(stem + ".sh");
+    QProcess check;
+    check.start("sh", {"-n", script.fileName()});
+    QVERIFY(check.waitForFinished(10000));
+    QVERIFY2(check.exitCode() == 0, check.readAllStandardError().constData());
+}
+
+// `cluster.sh stop DIR` removes DIR: a folder it did not start a cluster in is left alone.
+void TestSlurm::clusterScriptStopsOnlyItsOwnFolder()
+{
+    const QString other = m_tmp.filePath("not-a-cluster");
+    QVERIFY(QDir().mkpath(other));
+    QFile keep(other + "/slurm.conf");
+    QVERIFY(keep.open(QIODevice::WriteOnly));
+    keep.write("ClusterName=production\n");
+    keep.close();
+    QProcess stop;
+    stop.start("bash", {MOIN_SOURCE_DIR "/tests/slurm/cluster.sh", "stop", other});
+    QVERIFY(stop.waitForFinished(30000));
+    QCOMPARE(stop.exitCode(), 1);
+    QVERIFY(stop.readAllStandardError().contains("not a test cluster"));
+    QVERIFY(QFile::exists(other + "/slurm.conf"));
+    // The running test cluster's own folder is still accepted (cleanupTestCase stops it).
+    QVERIFY(QFile::exists(m_clusterDir + "/slurm.conf"));
+}
+
+// sbatch refusing an array while a task of ours runs (a passing "Socket timed out", a submit
+// limit; here the partition made INACTIVE) must not end the coordinator: it keeps watching
+// the running task and submits the job again once Slurm takes it.
+void TestSlurm::refusedSubmissionWhileTasksRunIsRetried()
+{
+    moin::TrainingQueue queue(*m_workspace);
+    for (const moin::TrainingJob& job : queue.list())
+        if (job.state == moin::JobState::Paused || job.state == moin::JobState::Queued)
+            queue.cancel({job.id});
+    const int64_t running = queue.enqueue({tinySpec(m_run, 0, 1000000)}).at(0);
+    moin::CoordinatorOptions options = slurmOptions();
+    options.exitWhenIdle = true;
+    options.slurm.submitRetrySeconds = 0.5;
+    moin::CancelToken stop;
+    CoordinatorThread coordinator(m_dir, options, &stop);
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished() || queue.job(running).step >= 1, 60000);
+    QVERIFY2(!coordinator.finished(), qPrintable(coordinator.error()));
+
+    struct PartitionUp {
+        ~PartitionUp() { slurmCommand("scontrol", {"update", "PartitionName=debug", "State=UP"}); }
+    } restore;
+    QCOMPARE(slurmCommand("scontrol", {"update", "PartitionName=debug", "State=INACTIVE"}),
+             QString());
+    const int64_t later = queue.enqueue({tinySpec(m_run, 1, 1000000)}).at(0);
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished()
+                                 || !coordinator.events().filter("submitted again in").isEmpty(),
+                             30000);
+    QVERIFY2(!coordinator.finished(), qPrintable(coordinator.error()));
+    QCOMPARE(moin::toString(queue.job(later).state), std::string("queued"));
+    QCOMPARE(slurmCommand("scontrol", {"update", "PartitionName=debug", "State=UP"}), QString());
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished() || queue.job(later).step >= 1, 60000);
+    QVERIFY2(!coordinator.finished(), qPrintable(coordinator.error()));
+    // The first task was watched throughout: it still trains, and stops when asked.
+    QVERIFY(queue.job(running).step >= 2);
+    stop.cancel();
+    QTRY_VERIFY_WITH_TIMEOUT(coordinator.finished(), 60000);
+    coordinator.join();
+    QVERIFY2(coordinator.error().isEmpty(), qPrintable(coordinator.error()));
+    QVERIFY2(!coordinator.events()
+                  .filter(QRegularExpression("Slurm refused the training jobs: .*; the jobs stay "
+                                             "queued and are submitted again in 0.5 s"))
+                  .isEmpty(),
+             qPrintable(coordinator.events().join("\n")));
+    QCOMPARE(queue.cancel({running, later}), int64_t(2));
+}
+
 #include "tst_slurm.moc"

@@ -108,6 +108,10 @@ private slots:
     void nanLossStopsTheJob();
     void evaluationMatchesWorkersAndControl();
     void cliJobsEvalAndExport();
+    void secondCoordinatorIsRefused();
+    void workerTrainsFromInputFileWithoutDatabase();
+    void finishedJobOfKilledCoordinatorIsNotRetrained();
+    void interruptedBeforeAnyStepCountsAsAttempt();
 
 private:
     moin::CoordinatorOptions coordinatorOptions() const;
@@ -692,4 +696,181 @@ void TestTraining::cliJobsEvalAndExport()
 }
 
 QTEST_GUILESS_MAIN(TestTraining)
+// Two coordinators on one workspace would submit the same queued jobs twice: the second is
+// refused while the first runs, and starts once the first has ended.
+void TestTraining::secondCoordinatorIsRefused()
+{
+    moin::CoordinatorOptions options = coordinatorOptions();
+    options.onlyJobs = {999999}; // nothing to run: the first one only watches
+    options.exitWhenIdle = false;
+    moin::CancelToken stop;
+    std::thread first([&] {
+        moin::Workspace own = moin::Workspace::open(m_dir.toStdString());
+        // A second one holding the lock for its short run refuses this one: try again.
+        while (!stop.isCancelled()) {
+            try {
+                moin::runTrainingQueue(own, options, {}, &stop);
+                return;
+            } catch (const moin::Error&) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+        }
+    });
+    // Until the first one holds the lock, a second one finds nothing to run and returns.
+    moin::CoordinatorOptions second = options;
+    second.exitWhenIdle = true;
+    QString refusal;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !(refusal = testsupport::errorOf([&] { moin::runTrainingQueue(*m_workspace, second); }))
+             .isEmpty(),
+        10000);
+    stop.cancel();
+    first.join();
+    QVERIFY2(refusal.contains("another coordinator"), qPrintable(refusal));
+    QVERIFY2(refusal.contains("pid " + QString::number(::getpid())), qPrintable(refusal));
+    // The lock ended with the first run.
+    QCOMPARE(testsupport::errorOf([&] { moin::runTrainingQueue(*m_workspace, second); }),
+             QString());
+}
+
+// Slurm workers on other nodes must not open the WAL database over a network file system: the
+// job's input file (spec and chunks) is all they need. A folder without any database trains.
+void TestTraining::workerTrainsFromInputFileWithoutDatabase()
+{
+    moin::TrainingQueue queue(*m_workspace);
+    const int64_t id = queue.enqueue({tinySpec(m_run, 2)}).at(0);
+    moin::writeJobInput(m_workspace->database(), m_dir.toStdString(), id);
+    queue.cancel({id}); // the queue must not run it; the input file is all this test needs
+    QTemporaryDir elsewhere;
+    QVERIFY(elsewhere.isValid());
+    const std::string input = moin::jobInputPath(elsewhere.path().toStdString(), id);
+    QVERIFY(QDir().mkpath(QString::fromStdString(moin::jobDirectory(elsewhere.path().toStdString(), id))));
+    QVERIFY(QFile::copy(QString::fromStdString(moin::jobInputPath(m_dir.toStdString(), id)),
+                        QString::fromStdString(input)));
+    QVERIFY(!QFile::exists(elsewhere.path() + "/" + moin::Workspace::kDatabaseFileName));
+    moin::WorkerOptions worker;
+    worker.threads = 1;
+    std::string message;
+    const moin::WorkerOutcome outcome =
+        moin::runTrainingJob(elsewhere.path().toStdString(), id, worker, nullptr, &message);
+    QVERIFY2(outcome == moin::WorkerOutcome::Done, message.c_str());
+    const QStringList events = logEvents(QString::fromStdString(
+        moin::jobLogPath(elsewhere.path().toStdString(), id)));
+    QCOMPARE(events.last(), QString("done"));
+    // A broken input file is a clear failure, not a crash.
+    QFile broken(QString::fromStdString(input));
+    QVERIFY(broken.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    broken.write("{\"spec\": ");
+    broken.close();
+    QCOMPARE(moin::runTrainingJob(elsewhere.path().toStdString(), id, worker, nullptr, &message),
+             moin::WorkerOutcome::Failed);
+    QVERIFY2(QString::fromStdString(message).contains("is not valid"), message.c_str());
+}
+
+// A coordinator killed after reading a job's final `done` line but before recording the job
+// as done leaves the line unconsumed (log_offset before it): the next coordinator finds the
+// job done instead of training it again from step 0 (its checkpoint is gone).
+void TestTraining::finishedJobOfKilledCoordinatorIsNotRetrained()
+{
+    // A workspace of its own: nothing earlier tests left in the shared one interferes.
+    QTemporaryDir fresh;
+    const testsupport::TopicWorkspace topics = testsupport::makeTopicWorkspace(fresh.path());
+    const QString dir = topics.directory;
+    moin::Workspace own = moin::Workspace::open(dir.toStdString());
+    moin::TrainingQueue queue(own);
+    const int64_t id = queue.enqueue({tinySpec(topics.runId, 2)}).at(0);
+    // The worker trains to its done line, as under a coordinator that then died.
+    QProcess worker;
+    worker.start(MOIN_CLI_PATH,
+                 {"train-worker", dir, "--job", QString::number(id), "--threads", "1"});
+    QVERIFY(worker.waitForFinished(120000));
+    QVERIFY2(worker.exitCode() == 0, worker.readAllStandardError().constData());
+    QFile log(QString::fromStdString(moin::jobLogPath(dir.toStdString(), id)));
+    QVERIFY(log.open(QIODevice::ReadOnly));
+    const QByteArray text = log.readAll();
+    const qint64 doneLine = text.lastIndexOf("\n", text.size() - 2) + 1;
+    QVERIFY(text.mid(doneLine).contains("\"done\""));
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    own.database()
+        .prepare("UPDATE training_jobs SET state = 'running', attempts = 1, worker_pid = 0, "
+                 "worker_host = ?, log_offset = ? WHERE id = ?")
+        .bind(1, std::string(host))
+        .bind(2, int64_t(doneLine))
+        .bind(3, id)
+        .run();
+    moin::CoordinatorOptions options = coordinatorOptions();
+    options.onlyJobs = {id};
+    moin::runTrainingQueue(own, options);
+    const moin::TrainingJob job = queue.job(id);
+    QVERIFY2(job.state == moin::JobState::Done, job.error.c_str());
+    QCOMPARE(job.attempts, 1);
+    QVERIFY(job.expertPerplexity > 1);
+    QCOMPARE(logEvents(log.fileName()).count("start"), 1);
+    // Acted on, the line is consumed: another run leaves the job alone.
+    moin::Statement offset =
+        own.database().prepare("SELECT log_offset FROM training_jobs WHERE id = ?");
+    offset.bind(1, id);
+    QVERIFY(offset.step());
+    QCOMPARE(offset.columnInt64(0), int64_t(text.size()));
+    moin::runTrainingQueue(own, options);
+    QVERIFY(queue.job(id).state == moin::JobState::Done);
+}
+
+// A worker stopped from outside (a Slurm time limit, a preemption) before its first step would
+// be resubmitted for ever: such an interruption counts against the job's attempts.
+void TestTraining::interruptedBeforeAnyStepCountsAsAttempt()
+{
+    // A workspace of its own: nothing earlier tests left in the shared one interferes.
+    QTemporaryDir fresh;
+    const testsupport::TopicWorkspace topics = testsupport::makeTopicWorkspace(fresh.path());
+    const QString dir = topics.directory;
+    moin::Workspace own = moin::Workspace::open(dir.toStdString());
+    moin::TrainingQueue queue(own);
+    const int64_t id = queue.enqueue({tinySpec(topics.runId, 2)}).at(0);
+    own.database()
+        .prepare("UPDATE training_jobs SET max_attempts = 1 WHERE id = ?")
+        .bind(1, id)
+        .run();
+    moin::CoordinatorOptions options = coordinatorOptions();
+    options.onlyJobs = {id};
+    std::vector<std::string> events;
+    std::thread coordinator([&] {
+        moin::Workspace coordinatorOwn = moin::Workspace::open(dir.toStdString());
+        moin::runTrainingQueue(coordinatorOwn, options, [&](const moin::CoordinatorUpdate& update) {
+            events.insert(events.end(), update.events.begin(), update.events.end());
+        });
+    });
+    // SIGTERM once the worker handles it (it then checkpoints at its first chance: before the
+    // first step, as it is still loading the model).
+    QDeadlineTimer deadline(30000);
+    bool sent = false;
+    while (!sent && !deadline.hasExpired()) {
+        const int64_t pid = queue.job(id).workerPid;
+        QFile status(QString("/proc/%1/status").arg(pid));
+        if (pid > 0 && status.open(QIODevice::ReadOnly)) {
+            for (const QByteArray& line : status.readAll().split('\n')) {
+                if (line.startsWith("SigCgt:")
+                    && (line.mid(7).trimmed().toULongLong(nullptr, 16) & (1ull << (SIGTERM - 1)))) {
+                    ::kill(pid_t(pid), SIGTERM);
+                    sent = true;
+                }
+            }
+        }
+        QThread::msleep(2);
+    }
+    coordinator.join();
+    QVERIFY(sent);
+    const QStringList log =
+        logEvents(QString::fromStdString(moin::jobLogPath(dir.toStdString(), id)));
+    QVERIFY2(!log.contains("step"), qPrintable(log.join(",")));
+    QCOMPARE(log.last(), QString("interrupted"));
+    const moin::TrainingJob job = queue.job(id);
+    QVERIFY2(job.state == moin::JobState::Failed, job.error.c_str());
+    QCOMPARE(job.attempts, 1);
+    QVERIFY2(job.error.find("before it trained a single step") != std::string::npos
+                 && job.error.find("raise the time limit") != std::string::npos,
+             job.error.c_str());
+}
+
 #include "tst_training.moc"

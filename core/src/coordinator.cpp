@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,6 +78,7 @@ CoordinatorBase::CoordinatorBase(Workspace& workspace, const CoordinatorOptions&
 void CoordinatorBase::run(const std::function<void(const CoordinatorUpdate&)>& onUpdate,
                           const CancelToken* cancel)
 {
+    m_cancel = cancel;
     recover();
     flush(onUpdate);
     bool stopping = false;
@@ -233,7 +235,9 @@ LogState CoordinatorBase::ingest(int64_t jobId)
     json lastStep;
     json lastEval;
     size_t begin = 0;
+    size_t finalBegin = std::string::npos; // where the final line after the last start begins
     while (begin <= end) {
+        const size_t lineBegin = begin;
         const size_t newline = text.find('\n', begin);
         const std::string line = text.substr(begin, newline - begin);
         begin = newline + 1;
@@ -268,10 +272,13 @@ LogState CoordinatorBase::ingest(int64_t jobId)
                 .bind(3, jobId)
                 .run();
             state = {};
+            finalBegin = std::string::npos;
             m_finals.erase(jobId);
+            m_startSteps[jobId] = e.value("step", int64_t(0));
         } else if (kind == "done" || kind == "error" || kind == "interrupted") {
             state.final = kind;
             state.finalEvent = e;
+            finalBegin = lineBegin;
         }
     }
     if (!lastStep.is_null()) {
@@ -290,8 +297,12 @@ LogState CoordinatorBase::ingest(int64_t jobId)
             .bind(2, jobId)
             .run();
     }
+    // The final line is consumed only by finish(), with the job's new state: else a
+    // coordinator killed between here and there would leave a finished job without its end
+    // (a done job would train again from step 0, its checkpoint gone).
+    state.readTo = offset + int64_t(end) + 1;
     m_db.prepare("UPDATE training_jobs SET log_offset = ? WHERE id = ?")
-        .bind(1, offset + int64_t(end) + 1)
+        .bind(1, finalBegin == std::string::npos ? state.readTo : offset + int64_t(finalBegin))
         .bind(2, jobId)
         .run();
     if (!state.final.empty())
@@ -312,6 +323,12 @@ void CoordinatorBase::finish(const Worker& worker, const std::string& how, bool 
     const TrainingJob job = TrainingQueue(m_workspace).job(worker.jobId);
     const std::string name = jobName(job.id, job.cluster);
     Transaction transaction(m_db);
+    if (!log.final.empty()) {
+        m_db.prepare("UPDATE training_jobs SET log_offset = ? WHERE id = ?")
+            .bind(1, log.readTo)
+            .bind(2, job.id)
+            .run();
+    }
     auto set = [&](const std::string& state, const std::string& error) {
         const bool final = state == "done" || state == "failed" || state == "cancelled";
         m_db.prepare("UPDATE training_jobs SET state = ?, request = '', worker_pid = 0, "
@@ -346,6 +363,24 @@ void CoordinatorBase::finish(const Worker& worker, const std::string& how, bool 
     } else if (job.request == "pause") {
         set("paused", "");
         event(name + " paused at step " + std::to_string(job.step));
+    } else if (log.final == "interrupted" && !coordinatorStopping && !worker.stopping
+               && m_startSteps.count(job.id)
+               && log.finalEvent.value("step", int64_t(0)) <= m_startSteps[job.id]) {
+        // Stopped from outside (a Slurm time limit, a preemption, a SIGTERM) before a single
+        // step: resubmitting it as it is would only repeat that, so it counts as an attempt.
+        const std::string why = "stopped at step " + std::to_string(job.step)
+                                + " before it trained a single step (attempt "
+                                + std::to_string(job.attempts) + " of "
+                                + std::to_string(job.maxAttempts) + ")";
+        if (job.attempts >= job.maxAttempts) {
+            set("failed", why + "; a time limit (Slurm's --time) or a preemption ended the "
+                                "worker while it loaded the model and data each time: raise the "
+                                "time limit (e.g. --time 1:00:00) and retry the job");
+            event(name + " failed: " + why);
+        } else {
+            set("queued", why + "; trying again from its last checkpoint");
+            event(name + " " + why + "; it is tried again");
+        }
     } else if (log.final == "interrupted" || coordinatorStopping) {
         set("queued", "");
         event(name + " stopped at step " + std::to_string(job.step)
@@ -459,6 +494,10 @@ private:
             device = m_devices[m_nextDevice++ % m_devices.size()];
         const fs::path dir = jobDirectory(m_workspace, jobId);
         fs::create_directories(dir);
+        // A local worker reads the database; an input file left by a Slurm submission of this
+        // job would otherwise take precedence.
+        std::error_code ignored;
+        fs::remove(jobInputPath(m_workspace.directory(), jobId), ignored);
 
         std::vector<std::string> args = m_options.workerPrefix;
         args.insert(args.end(), {m_options.workerExecutable, "train-worker",
@@ -547,10 +586,64 @@ private:
 
 } // namespace
 
+namespace {
+
+// One coordinator per workspace: two (the app and `moin train`, or two `moin train`) would
+// submit the same queued jobs twice and adopt the same workers. An exclusive flock on
+// jobs/coordinator.lock, held for the whole run; the kernel drops it when the process dies, and
+// O_CLOEXEC keeps it out of the workers (a dead coordinator's live workers must not hold it).
+class CoordinatorLock {
+public:
+    explicit CoordinatorLock(const Workspace& workspace)
+    {
+        const fs::path jobs = fs::path(workspace.directory()) / "jobs";
+        fs::create_directories(jobs);
+        const std::string path = (jobs / "coordinator.lock").string();
+        m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (m_fd < 0)
+            throw Error("cannot open " + path + ": " + std::strerror(errno)
+                        + "; check that the workspace folder is writable");
+        if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+            const int error = errno;
+            char holder[256] = {};
+            const ssize_t n = ::pread(m_fd, holder, sizeof holder - 1, 0);
+            std::string who(holder, size_t(std::max<ssize_t>(n, 0)));
+            while (!who.empty() && (who.back() == '\n' || who.back() == ' '))
+                who.pop_back();
+            ::close(m_fd);
+            m_fd = -1;
+            if (error != EWOULDBLOCK)
+                throw Error("cannot lock " + path + ": " + std::strerror(error));
+            throw Error("another coordinator (`moin train` or MoIN Studio"
+                        + (who.empty() ? std::string() : ", " + who)
+                        + ") is running this workspace's training queue; let it run the jobs, "
+                          "or stop it (Stop in MoIN Studio, Ctrl-C for `moin train`) and start "
+                          "training again");
+        }
+        const std::string me = "pid " + std::to_string(::getpid()) + " on " + localHostName() + "\n";
+        if (::ftruncate(m_fd, 0) == 0 && ::pwrite(m_fd, me.data(), me.size(), 0) < 0) {
+            // Only the message of a second coordinator names us; the lock holds regardless.
+        }
+    }
+    ~CoordinatorLock()
+    {
+        if (m_fd >= 0)
+            ::close(m_fd);
+    }
+    CoordinatorLock(const CoordinatorLock&) = delete;
+    CoordinatorLock& operator=(const CoordinatorLock&) = delete;
+
+private:
+    int m_fd = -1;
+};
+
+} // namespace
+
 void runTrainingQueue(Workspace& workspace, const CoordinatorOptions& options,
                       const std::function<void(const CoordinatorUpdate&)>& onUpdate,
                       const CancelToken* cancel)
 {
+    const CoordinatorLock lock(workspace);
     std::unique_ptr<CoordinatorBase> coordinator;
     if (options.backend == TrainingBackend::Slurm)
         coordinator = makeSlurmCoordinator(workspace, options);

@@ -45,6 +45,8 @@ struct Worker {
 struct LogState {
     std::string final; ///< "", "done", "error", "interrupted"
     nlohmann::json finalEvent;
+    /// Log offset just past the lines read (the final line included), for finish().
+    int64_t readTo = 0;
 };
 
 class CoordinatorBase {
@@ -75,7 +77,9 @@ protected:
     std::string jobName(int64_t jobId, int cluster) const;
     /// Queued jobs this coordinator runs, in queue order.
     std::vector<int64_t> queuedJobs(size_t limit = SIZE_MAX);
-    /// Reads the log lines written since the last time into the job row and its metrics.
+    /// Reads the log lines written since the last time into the job row and its metrics. A
+    /// final line stays unconsumed (log_offset stops before it) until finish() has acted on it
+    /// in the same transaction: a coordinator killed in between leaves it to the next one.
     LogState ingest(int64_t jobId);
     /// Whether the job's log has a final line (done, error, interrupted) not yet acted on.
     bool hasFinalLine(int64_t jobId) const { return m_finals.count(jobId) > 0; }
@@ -89,6 +93,8 @@ protected:
     std::set<int64_t> m_only;
     std::vector<Worker> m_workers;
     std::set<int64_t> m_touched;
+    /// The run's cancel token (may be null).
+    const CancelToken* m_cancel = nullptr;
 
 private:
     void recover();
@@ -98,6 +104,8 @@ private:
     void flush(const std::function<void(const CoordinatorUpdate&)>& onUpdate);
 
     std::map<int64_t, LogState> m_finals;
+    /// The step each job's current attempt started at (its last start line), as far as read.
+    std::map<int64_t, int64_t> m_startSteps;
     std::vector<std::string> m_events;
 };
 

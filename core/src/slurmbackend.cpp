@@ -7,6 +7,7 @@
 
 #include "moin/atomicfile.h"
 #include "moin/error.h"
+#include "moin/trainer.h"
 #include "moin/workspace.h"
 
 #include <fcntl.h>
@@ -37,6 +38,8 @@ struct CommandResult {
     int exitCode = 0;
     std::string out;
     std::string err;
+    /// Killed because the run was cancelled while it ran.
+    bool stopped = false;
     /// Both streams, trimmed, for messages.
     std::string message() const
     {
@@ -58,6 +61,15 @@ std::string shellQuote(const std::string& word)
     return quoted + "'";
 }
 
+// `text` as literal text in a Slurm filename pattern (--output), where % starts a field.
+std::string slurmPattern(const std::string& text)
+{
+    std::string escaped;
+    for (char c : text)
+        escaped += c == '%' ? std::string("%%") : std::string(1, c);
+    return escaped;
+}
+
 std::string commandLine(const std::vector<std::string>& args)
 {
     std::string line;
@@ -66,8 +78,11 @@ std::string commandLine(const std::vector<std::string>& args)
     return line;
 }
 
-// Runs a Slurm command and collects its output. Throws moin::Error when it cannot start.
-CommandResult runCommand(const std::vector<std::string>& args)
+// Runs a Slurm command and collects its output. Throws moin::Error when it cannot start. A
+// command still running after `timeoutSeconds` (a hung controller), or when `cancel` is set
+// while it runs, is killed and counts as failed (exit code -1, the reason in err).
+CommandResult runCommand(const std::vector<std::string>& args, double timeoutSeconds,
+                         const CancelToken* cancel = nullptr)
 {
     int outPipe[2], errPipe[2];
     if (::pipe2(outPipe, O_CLOEXEC) != 0)
@@ -104,8 +119,28 @@ CommandResult runCommand(const std::vector<std::string>& args)
     pollfd fds[2] = {{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}};
     std::string* sinks[2] = {&result.out, &result.err};
     int open = 2;
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(timeoutSeconds));
+    std::string abandoned;
     while (open > 0) {
-        if (::poll(fds, 2, -1) < 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - Clock::now()).count();
+        if (left <= 0) {
+            char seconds[32];
+            std::snprintf(seconds, sizeof seconds, "%g", timeoutSeconds);
+            abandoned = args[0] + " did not finish within " + seconds
+                        + " s and was killed; Slurm's controller may be overloaded or hung";
+        } else if (cancel && cancel->isCancelled()) {
+            abandoned = args[0] + " was stopped";
+            result.stopped = true;
+        }
+        if (!abandoned.empty()) {
+            ::kill(pid, SIGKILL);
+            break;
+        }
+        // Wake up now and then to see the cancel token.
+        const int wait = int(std::min<long long>(left, cancel ? 100 : left));
+        if (::poll(fds, 2, wait) < 0) {
             if (errno == EINTR)
                 continue;
             break;
@@ -131,6 +166,11 @@ CommandResult runCommand(const std::vector<std::string>& args)
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (!abandoned.empty()) {
+        result.exitCode = -1;
+        result.out.clear();
+        result.err = abandoned;
+    }
     return result;
 }
 
@@ -172,6 +212,8 @@ constexpr double kSqueueGiveUpSeconds = 120;
 // A task Slurm calls COMPLETED whose log has no final line yet: how long to wait for the line
 // to appear (a shared file system can show it late) before the job counts as lost.
 constexpr double kLogGraceSeconds = 10;
+// The longest wait before an array Slurm refused is submitted again.
+constexpr double kSubmitBackoffMaxSeconds = 300;
 
 class SlurmCoordinator : public CoordinatorBase {
 public:
@@ -182,12 +224,18 @@ public:
         if (m_slurm.cpusPerTask < 1)
             throw Error("Slurm CPUs per task must be 1 or more; got "
                         + std::to_string(m_slurm.cpusPerTask));
+        if (m_slurm.submitRetrySeconds <= 0)
+            throw Error("the Slurm submit retry delay must be more than 0 s");
+        m_submitBackoff = m_slurm.submitRetrySeconds;
         if (m_slurm.maxConcurrent < 0)
             throw Error("Slurm concurrent tasks must be 0 (no limit) or more; got "
                         + std::to_string(m_slurm.maxConcurrent));
         // Slurm must answer before anything is submitted: a clear error now, not a failed job.
+        if (!(m_slurm.commandTimeoutSeconds > 0))
+            throw Error("the Slurm command timeout must be more than 0 s");
         const CommandResult probe = runCommand({"squeue", "-h", "-o", "%i", "--name",
-                                                m_arrayName});
+                                                m_arrayName},
+                                               m_slurm.commandTimeoutSeconds);
         if (probe.exitCode != 0)
             throw Error("Slurm does not answer (squeue: " + probe.message()
                         + "); check that slurmctld runs and SLURM_CONF points to its "
@@ -211,27 +259,52 @@ private:
 
     void startQueued() override
     {
-        const std::vector<int64_t> jobs = queuedJobs();
+        if (m_submitRetryAt && Clock::now() < *m_submitRetryAt)
+            return;
+        // --max-concurrent caps this coordinator's live tasks, not only those of one array
+        // (retries and later submissions go out as new arrays, each with its own %N).
+        size_t room = SIZE_MAX;
+        if (m_slurm.maxConcurrent > 0) {
+            if (m_workers.size() >= size_t(m_slurm.maxConcurrent))
+                return;
+            room = size_t(m_slurm.maxConcurrent) - m_workers.size();
+        }
+        const std::vector<int64_t> jobs = queuedJobs(room);
         // Slurm refuses arrays beyond its MaxArraySize (1001 by default): larger queues go in
         // several arrays.
         for (size_t first = 0; first < jobs.size(); first += kMaxArrayTasks) {
             const size_t end = std::min(jobs.size(), first + kMaxArrayTasks);
-            submit(std::vector<int64_t>(jobs.begin() + long(first), jobs.begin() + long(end)));
+            if (!submit(std::vector<int64_t>(jobs.begin() + long(first), jobs.begin() + long(end))))
+                return;
         }
     }
 
     // One array for all of `jobs`: a task list (task id -> job id) and a batch script, both
     // written atomically before sbatch sees them.
-    void submit(const std::vector<int64_t>& jobs)
+    // Returns false if Slurm refused the array while tasks of ours run (it is tried again
+    // later); throws if it refused with nothing of ours live (a bad partition, say).
+    bool submit(const std::vector<int64_t>& jobs)
     {
-        int number = 1;
-        while (fs::exists(m_slurmDirectory / ("submit-" + std::to_string(number) + ".sh")))
-            ++number;
-        const std::string stem = (m_slurmDirectory / ("submit-" + std::to_string(number))).string();
+        // The number is claimed by creating its script exclusively: tasks of earlier arrays
+        // still read their submit-K.tasks, which must never be overwritten.
+        std::string stem;
+        for (int number = 1;; ++number) {
+            stem = (m_slurmDirectory / ("submit-" + std::to_string(number))).string();
+            const int fd = ::open((stem + ".sh").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                                  0644);
+            if (fd >= 0) {
+                ::close(fd);
+                break;
+            }
+            if (errno != EEXIST)
+                throw Error("cannot create " + stem + ".sh: " + std::strerror(errno)
+                            + "; check that the workspace folder is writable");
+        }
         std::string tasks;
         for (int64_t id : jobs) {
             tasks += std::to_string(id) + "\n";
-            fs::create_directories(jobDirectory(m_workspace, id));
+            // Tasks on other nodes read their job from this file, never from the database.
+            writeJobInput(m_db, m_directory, id);
         }
         writeFileAtomically(stem + ".tasks", tasks);
         const std::string jobsDirectory = (fs::path(m_directory) / "jobs").string();
@@ -241,7 +314,8 @@ private:
             "# job on line i+1 of the task list; its output goes to that job's worker.log.\n"
             "job=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " + shellQuote(stem + ".tasks") + ")\n"
             "if [ -z \"$job\" ]; then\n"
-            "  echo \"no job for array task $SLURM_ARRAY_TASK_ID in " + stem + ".tasks\" >&2\n"
+            "  echo \"no job for array task $SLURM_ARRAY_TASK_ID in\" " + shellQuote(stem + ".tasks")
+            + " >&2\n"
             "  exit 1\n"
             "fi\n"
             "exec >>" + shellQuote(jobsDirectory) + "/\"$job\"/worker.log 2>&1\n"
@@ -262,7 +336,8 @@ private:
                                          "--no-requeue",
                                          "--cpus-per-task=" + std::to_string(m_slurm.cpusPerTask),
                                          "--chdir=" + m_directory,
-                                         "--output=" + stem + "-%a.out"};
+                                         // A filename pattern: a % of the path is %%.
+                                         "--output=" + slurmPattern(stem) + "-%a.out"};
         if (!m_slurm.partition.empty())
             args.push_back("--partition=" + m_slurm.partition);
         if (!m_slurm.account.empty())
@@ -275,7 +350,8 @@ private:
             args.push_back("--mem=" + m_slurm.memory);
         args.insert(args.end(), m_slurm.extraArguments.begin(), m_slurm.extraArguments.end());
         args.push_back(stem + ".sh");
-        const CommandResult result = runCommand(args);
+        // No cancel here: a killed sbatch may have submitted the array without telling us.
+        const CommandResult result = runCommand(args, m_slurm.commandTimeoutSeconds);
         // --parsable prints "<job id>" or "<job id>;<cluster>".
         const std::string arrayJob = result.out.substr(0, result.out.find_first_of(";\n"));
         if (result.exitCode != 0 || arrayJob.empty()
@@ -283,11 +359,24 @@ private:
             std::error_code ignored;
             fs::remove(stem + ".sh", ignored);
             fs::remove(stem + ".tasks", ignored);
-            throw Error("Slurm refused the training jobs: " + result.message()
-                        + " (the command was: " + commandLine(args)
-                        + "); check the partition, account, time limit and GPU request; the jobs "
-                          "stay queued");
+            const std::string refusal = "Slurm refused the training jobs: " + result.message();
+            if (m_workers.empty())
+                throw Error(refusal + " (the command was: " + commandLine(args)
+                            + "); check the partition, account, time limit and GPU request; the "
+                              "jobs stay queued");
+            // Tasks of ours run: a refusal now is most likely passing ("Socket timed out",
+            // "temporarily unable to accept job", a submit limit), and they must stay watched.
+            char seconds[32];
+            std::snprintf(seconds, sizeof seconds, "%g", m_submitBackoff);
+            event(refusal + "; the jobs stay queued and are submitted again in " + seconds
+                  + " s");
+            m_submitRetryAt = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(m_submitBackoff));
+            m_submitBackoff = std::min(m_submitBackoff * 2, kSubmitBackoffMaxSeconds);
+            return false;
         }
+        m_submitRetryAt.reset();
+        m_submitBackoff = m_slurm.submitRetrySeconds;
         Transaction transaction(m_db);
         for (size_t task = 0; task < jobs.size(); ++task) {
             Worker worker;
@@ -315,6 +404,7 @@ private:
         }
         transaction.commit();
         m_squeueDue = true; // see the new tasks at the next poll
+        return true;
     }
 
     // Collected and sent as one scancel per poll (a stop of thousands of tasks is one command).
@@ -331,7 +421,7 @@ private:
         args.insert(args.end(), options.begin(), options.end());
         args.insert(args.end(), tasks.begin(), tasks.end());
         tasks.clear();
-        const CommandResult result = runCommand(args);
+        const CommandResult result = runCommand(args, m_slurm.commandTimeoutSeconds);
         // A task that ended meanwhile is no error; squeue tells how each one ended.
         if (result.exitCode != 0)
             event("scancel failed: " + result.message());
@@ -352,7 +442,10 @@ private:
             return;
         const CommandResult result =
             runCommand({"squeue", "-h", "-r", "-t", "all", "--name", m_arrayName, "-o",
-                        "%i|%T|%r|%N"});
+                        "%i|%T|%r|%N"},
+                       m_slurm.commandTimeoutSeconds, newCancel());
+        if (result.stopped)
+            return; // Stop was pressed: the next poll asks again, stopping
         if (result.exitCode != 0) {
             if (!m_squeueFailingSince) {
                 m_squeueFailingSince = now;
@@ -361,8 +454,8 @@ private:
                        > kSqueueGiveUpSeconds) {
                 throw Error("squeue has failed for " + std::to_string(int(kSqueueGiveUpSeconds))
                             + " s: " + result.message()
-                            + "; the Slurm tasks keep running, and `moin train` started again "
-                              "picks them up");
+                            + "; the Slurm tasks keep running, and `moin train --backend slurm` "
+                              "started again picks them up");
             }
             return;
         }
@@ -440,12 +533,20 @@ private:
         m_touched.insert(worker.jobId);
     }
 
+    // The cancel token while Stop has not been pressed yet: a query waiting then is abandoned
+    // so that the stop starts at once (once stopping, queries must run to see tasks end).
+    const CancelToken* newCancel() const
+    {
+        return m_cancel && !m_cancel->isCancelled() ? m_cancel : nullptr;
+    }
+
     // The state sacct knows of a task squeue no longer lists; "" without accounting.
     std::string sacctState(const std::string& slurmTask)
     {
         CommandResult result;
         try {
-            result = runCommand({"sacct", "-n", "-P", "-X", "-o", "State", "-j", slurmTask});
+            result = runCommand({"sacct", "-n", "-P", "-X", "-o", "State", "-j", slurmTask},
+                                m_slurm.commandTimeoutSeconds, newCancel());
         } catch (const Error&) {
             return {};
         }
@@ -467,6 +568,8 @@ private:
     Clock::time_point m_squeueAt{};
     std::optional<Clock::time_point> m_squeueFailingSince;
     bool m_squeueDue = true;
+    std::optional<Clock::time_point> m_submitRetryAt;
+    double m_submitBackoff = 10;
     bool m_fresh = false;
 };
 

@@ -180,6 +180,28 @@ std::string jobLogPath(const std::string& workspaceDirectory, int64_t jobId)
     return (fs::path(jobDirectory(workspaceDirectory, jobId)) / "log.jsonl").string();
 }
 
+std::string jobInputPath(const std::string& workspaceDirectory, int64_t jobId)
+{
+    return (fs::path(jobDirectory(workspaceDirectory, jobId)) / "input.json").string();
+}
+
+void writeJobInput(Database& db, const std::string& workspaceDirectory, int64_t jobId)
+{
+    Statement query = db.prepare("SELECT spec FROM training_jobs WHERE id = ?");
+    query.bind(1, jobId);
+    if (!query.step())
+        throw Error("there is no training job " + std::to_string(jobId) + " in the workspace "
+                    + workspaceDirectory);
+    const std::string specText = query.columnText(0);
+    const TrainingSpec spec = TrainingSpec::fromJson(specText, "job " + std::to_string(jobId));
+    json chunks = json::array();
+    for (const ChunkText& chunk : clusterChunks(db, spec.runId, spec.cluster))
+        chunks.push_back({{"id", chunk.id}, {"text", chunk.text}});
+    const json input = {{"job", jobId}, {"spec", json::parse(specText)}, {"chunks", chunks}};
+    fs::create_directories(jobDirectory(workspaceDirectory, jobId));
+    writeFileAtomically(jobInputPath(workspaceDirectory, jobId), input.dump());
+}
+
 WorkerOutcome runTrainingJob(const std::string& workspaceDirectory, int64_t jobId,
                              const WorkerOptions& options, const CancelToken* cancel,
                              std::string* message)
@@ -196,7 +218,21 @@ WorkerOutcome runTrainingJob(const std::string& workspaceDirectory, int64_t jobI
         // 1. The job and its data, read once; the connection is closed before training.
         TrainingSpec spec;
         std::vector<ChunkText> chunks;
-        {
+        const std::string inputPath = jobInputPath(workspaceDirectory, jobId);
+        if (fs::exists(inputPath)) {
+            // Written by the Slurm backend: no database access from other machines.
+            json input;
+            try {
+                input = json::parse(readFile(inputPath));
+                spec = TrainingSpec::fromJson(input.at("spec").dump(), inputPath);
+                for (const json& chunk : input.at("chunks"))
+                    chunks.push_back(
+                        {chunk.at("id").get<int64_t>(), chunk.at("text").get<std::string>()});
+            } catch (const json::exception& e) {
+                return fail("the job input " + inputPath + " is not valid (" + e.what()
+                            + "); delete it and train again to have it written anew");
+            }
+        } else {
             Database db = Database::open(
                 (fs::path(workspaceDirectory) / Workspace::kDatabaseFileName).string(),
                 Database::OpenMode::ReadOnly);

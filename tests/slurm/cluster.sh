@@ -5,7 +5,8 @@
 #   cluster.sh start DIR [OWNER_PID]   start it; prints SLURM_CONF=DIR/slurm.conf once the node
 #                                      is idle. With OWNER_PID, a watchdog stops the cluster when
 #                                      that process ends (a test that crashed or timed out).
-#   cluster.sh stop DIR                stop the daemons (by the pids they wrote), remove DIR
+#   cluster.sh stop DIR                stop the daemons (by the pids they wrote), remove DIR;
+#                                      refuses a DIR whose slurm.conf is not this script's
 #
 # Needs Debian's slurm-wlm and munge (packaging/install-deps.sh). Runs as root or as a normal
 # user (the daemons then run as that user). Nothing outside DIR is touched.
@@ -57,6 +58,12 @@ job_processes() {
 if [ "$command" = stop ]; then
   [ -d "$dir" ] || exit 0
   dir=$(cd "$dir" && pwd)
+  # `stop` removes DIR: only a folder `start` made (a mistyped path must lose nothing).
+  if ! grep -qx 'ClusterName=moin-test' "$dir/slurm.conf" 2>/dev/null; then
+    echo "$0: $dir is not a test cluster of this script (no slurm.conf with" \
+         "ClusterName=moin-test); nothing stopped or removed" >&2
+    exit 1
+  fi
   export PATH="$PATH:/usr/sbin" SLURM_CONF="$dir/slurm.conf"
   # Jobs first, while the daemons still run: a job's processes outlive slurmd otherwise.
   if [ -f "$dir/run/slurmctld.pid" ]; then
@@ -105,7 +112,6 @@ munge_args=(--key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket"
             --pid-file="$dir/run/munged.pid" --log-file="$dir/log/munged.log"
             --seed-file="$dir/munge/munge.seed")
 [ "$(id -u)" -eq 0 ] && munge_args+=(--force)
-munged "${munge_args[@]}"
 
 # Ports from the folder's name hash, away from Slurm's defaults (6817/6818), so two clusters
 # (or a real one) do not collide.
@@ -157,6 +163,8 @@ PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
 CONF
 touch "$dir/cgroup.conf"
 
+# The first daemon starts only now that slurm.conf marks DIR as ours: `stop` needs that.
+munged "${munge_args[@]}"
 export SLURM_CONF="$dir/slurm.conf"
 slurmctld -f "$SLURM_CONF" -i
 slurmd -f "$SLURM_CONF"

@@ -39,12 +39,20 @@ struct SlurmOptions {
     int cpusPerTask = 1;
     /// --mem per task, e.g. "4G"; empty = the partition's default.
     std::string memory;
-    /// Tasks of one array running at once (the `%` throttle of --array); 0 = no limit.
+    /// Tasks of this coordinator submitted and not ended at once, over all its arrays (also
+    /// the `%` throttle of each --array); 0 = no limit.
     int maxConcurrent = 0;
     /// More sbatch arguments, one word each, e.g. {"--qos=long", "--constraint=a100"}.
     std::vector<std::string> extraArguments;
     /// Seconds between squeue polls (logs are read every pollSeconds). Default 2.
     double squeueSeconds = 2;
+    /// When sbatch refuses an array while tasks of this coordinator run, it is tried again
+    /// after this many seconds, doubling up to 5 minutes. (With nothing running, a refusal is
+    /// an error.)
+    double submitRetrySeconds = 10;
+    /// Seconds an sbatch, squeue, sacct or scancel may take before it is killed and counts as
+    /// failed (a hung controller must not block the coordinator).
+    double commandTimeoutSeconds = 60;
 };
 
 struct CoordinatorOptions {
