@@ -313,8 +313,11 @@ void TestTraining::queueStaysFastAtFiveThousandJobs()
     // A copy of the workspace database with 5,000 jobs (the paper's MoIN-5k): rows are
     // written directly, since the tiny run has three clusters.
     QTemporaryDir copy;
-    m_workspace->database().exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    QVERIFY(QFile::copy(m_dir + "/workspace.sqlite", copy.filePath("workspace.sqlite")));
+    // VACUUM INTO, not a file copy: closing any other descriptor of the database file drops
+    // this process's POSIX locks on it, so other processes would take the shared connection's
+    // WAL for unused and reset it under it (later jobs invisible to workers, "disk I/O error").
+    m_workspace->database().exec("VACUUM INTO '" + copy.filePath("workspace.sqlite").toStdString()
+                                 + "'");
     moin::Workspace big = moin::Workspace::open(copy.path().toStdString());
     moin::Database& db = big.database();
     {
@@ -772,7 +775,7 @@ void TestTraining::workerTrainsFromInputFileWithoutDatabase()
 // job done instead of training it again from step 0 (its checkpoint is gone).
 void TestTraining::finishedJobOfKilledCoordinatorIsNotRetrained()
 {
-    // A workspace of its own: nothing earlier tests left in the shared one interferes.
+    // A workspace of its own: the test rewrites the job's row and log offset by hand.
     QTemporaryDir fresh;
     const testsupport::TopicWorkspace topics = testsupport::makeTopicWorkspace(fresh.path());
     const QString dir = topics.directory;
@@ -821,7 +824,7 @@ void TestTraining::finishedJobOfKilledCoordinatorIsNotRetrained()
 // be resubmitted for ever: such an interruption counts against the job's attempts.
 void TestTraining::interruptedBeforeAnyStepCountsAsAttempt()
 {
-    // A workspace of its own: nothing earlier tests left in the shared one interferes.
+    // A workspace of its own: the test rewrites the job's row and log offset by hand.
     QTemporaryDir fresh;
     const testsupport::TopicWorkspace topics = testsupport::makeTopicWorkspace(fresh.path());
     const QString dir = topics.directory;
