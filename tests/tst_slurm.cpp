@@ -37,26 +37,14 @@
 
 namespace {
 
-using testsupport::topicText;
 
 /// A spec that runs long enough to be interrupted: a few seconds of steps on the tiny base.
 moin::TrainingSpec tinySpec(int64_t runId, int cluster, int64_t steps)
 {
-    moin::TrainingSpec spec = moin::TrainingSpec::preset("quick");
-    spec.runId = runId;
-    spec.cluster = cluster;
-    spec.lora.rank = 4;
-    spec.lora.alpha = 8;
-    spec.lora.targetModules = {"q_proj", "v_proj", "down_proj"};
-    spec.learningRate = 1e-2;
-    spec.minLearningRate = 1e-3;
-    spec.warmupSteps = 2;
-    spec.batchSize = 2;
-    spec.sequenceLength = 32;
+    moin::TrainingSpec spec = testsupport::tinyTrainingSpec(runId, cluster);
     spec.steps = steps;
     spec.evalEvery = 10;
     spec.checkpointEvery = 5;
-    spec.device = "cpu";
     return spec;
 }
 
@@ -205,28 +193,10 @@ void TestSlurm::initTestCase()
     qputenv("SLURM_CONF", (m_clusterDir + "/slurm.conf").toLocal8Bit());
     QVERIFY(slurmCommand("sinfo", {"-h", "-o", "%T"}).contains("idle"));
 
-    const QString base = m_tmp.filePath("base");
-    testsupport::makeTinyBaseModel(base);
-    moin::WorkspaceOptions options;
-    options.baseModel = base.toStdString();
-    m_dir = m_tmp.filePath("ws");
-    m_workspace = moin::Workspace::create(m_dir.toStdString(), options);
-    QFile corpus(m_tmp.filePath("topics.jsonl"));
-    QVERIFY(corpus.open(QIODevice::WriteOnly));
-    for (int i = 0; i < 40; ++i) {
-        for (int topic = 0; topic < 3; ++topic)
-            corpus.write(QJsonDocument(QJsonObject{{"text", topicText(topic, i)}})
-                             .toJson(QJsonDocument::Compact)
-                         + "\n");
-    }
-    corpus.close();
-    moin::ImportOptions import;
-    import.chunkTokens = 512;
-    moin::importCorpus(*m_workspace, {corpus.fileName().toStdString()}, import);
-    moin::ClusterRunOptions cluster;
-    cluster.kmeans.k = 3;
-    cluster.layout.method = "pca";
-    m_run = moin::runClustering(*m_workspace, cluster);
+    const testsupport::TopicWorkspace topics = testsupport::makeTopicWorkspace(m_tmp.path());
+    m_dir = topics.directory;
+    m_workspace = moin::Workspace::open(m_dir.toStdString());
+    m_run = topics.runId;
     QVERIFY(m_run > 0);
 }
 
