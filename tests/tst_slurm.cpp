@@ -37,7 +37,6 @@
 
 namespace {
 
-
 /// A spec that runs long enough to be interrupted: a few seconds of steps on the tiny base.
 moin::TrainingSpec tinySpec(int64_t runId, int cluster, int64_t steps)
 {
