@@ -2537,8 +2537,8 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
         <translation>Jobs gleichzeitig:</translation>
     </message>
     <message>
-        <source>At most this many jobs of one submission run at the same time (the throttle of sbatch --array), leaving room on the cluster for others.</source>
-        <translation>Höchstens so viele Jobs einer Einreichung laufen gleichzeitig (die Drosselung von sbatch --array), damit auf dem Cluster Platz für andere bleibt.</translation>
+        <source>At most this many of the workspace&apos;s jobs run on the cluster at the same time, retries and later submissions included, leaving room for others.</source>
+        <translation>Höchstens so viele Jobs des Arbeitsbereichs laufen gleichzeitig auf dem Cluster, Wiederholungen und spätere Einreichungen eingeschlossen, damit Platz für andere bleibt.</translation>
     </message>
 </context>
 <context>

@@ -2536,7 +2536,7 @@ Files finished before the error stay imported. Fix the cause and import again; f
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>At most this many jobs of one submission run at the same time (the throttle of sbatch --array), leaving room on the cluster for others.</source>
+        <source>At most this many of the workspace&apos;s jobs run on the cluster at the same time, retries and later submissions included, leaving room for others.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

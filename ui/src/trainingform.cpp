@@ -558,8 +558,8 @@ void TrainingForm::addBackendRows(QFormLayout* form)
     m_maxConcurrent->setRange(0, 100000);
     m_maxConcurrent->setSpecialValueText(tr("No limit"));
     addRow(form, tr("Jobs at once:"), m_maxConcurrent, "slurmMaxConcurrent",
-           tr("At most this many jobs of one submission run at the same time (the throttle of "
-              "sbatch --array), leaving room on the cluster for others."));
+           tr("At most this many of the workspace's jobs run on the cluster at the same time, "
+              "retries and later submissions included, leaving room for others."));
     connect(m_backend, &QComboBox::currentIndexChanged, this, &TrainingForm::updateBackendRows);
 }
 
