@@ -796,7 +796,9 @@ void TestApi::sixtyFourConcurrentClientsAllRecorded()
     for (int i = 0; i < kClients; ++i) {
         RawClient* client = clients[size_t(i)];
         QVERIFY2(client->error().isEmpty(), qPrintable(client->error()));
-        QCOMPARE(client->status(), 200);
+        QVERIFY2(client->status() == 200,
+                 qPrintable(QString("status %1: %2").arg(client->status()).arg(
+                     QString::fromUtf8(client->body()))));
         if (i % 4 == 3) {
             bool done = false;
             QString text;

@@ -398,11 +398,14 @@ KvCache LlamaImpl::makeCache(int64_t batch, int64_t capacity) const
     KvCache cache;
     cache.capacity = std::min(capacity, config.maxPositions);
     const auto options = torch::TensorOptions().device(deviceOf()).dtype(dtypeOf());
+    // Zeros, not empty(): a batched decode step reads every slot up to the batch's longest
+    // position, and a masked position's weight of 0 times a NaN left in uninitialised memory
+    // is NaN (seen as "probability tensor contains inf or nan" under 64 concurrent clients).
     for (int64_t i = 0; i < config.numLayers; ++i) {
         cache.keys.push_back(
-            torch::empty({batch, config.numKvHeads, cache.capacity, config.headDim()}, options));
+            torch::zeros({batch, config.numKvHeads, cache.capacity, config.headDim()}, options));
         cache.values.push_back(
-            torch::empty({batch, config.numKvHeads, cache.capacity, config.headDim()}, options));
+            torch::zeros({batch, config.numKvHeads, cache.capacity, config.headDim()}, options));
     }
     return cache;
 }
