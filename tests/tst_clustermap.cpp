@@ -23,6 +23,7 @@
 #include <QLabel>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScreen>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -90,6 +91,73 @@ QPoint pixelOf(const QCustomPlot* plot, double x, double y)
                   int(std::lround(plot->yAxis->coordToPixel(y))));
 }
 
+/// The label's box on screen, padding and border included, from the item's own anchors.
+QRectF labelBox(QCPItemText* label)
+{
+    return QRectF(label->topLeft->pixelPosition(), label->bottomRight->pixelPosition())
+        .normalized();
+}
+
+/// Checks what a person sees of a cluster's label, whatever the font and window size: it is
+/// shown, names its cluster, lies inside the plot, and sits on the cluster's centre, unless a
+/// box centred there would stick out of the plot, in which case it is moved inward only, by no
+/// more than its own size. Returns the label's offset from the centre in pixels.
+QPointF checkLabelPlacement(const ClusterMapView& view, const ClusterInfo& cluster)
+{
+    QCustomPlot* plot = view.plot();
+    auto* label = plot->findChild<QCPItemText*>(
+        QStringLiteral("clusterLabel%1").arg(cluster.cluster));
+    [&] {
+        QVERIFY(label);
+        QVERIFY2(label->visible(), qPrintable(label->text()));
+        QVERIFY2(label->text().startsWith(QString::fromStdString(cluster.keywords.front())),
+                 qPrintable(label->text()));
+    }();
+    if (QTest::currentTestFailed())
+        return {};
+    const QRectF area = plot->axisRect()->rect();
+    const QRectF box = labelBox(label);
+    const QPointF centre(plot->xAxis->coordToPixel(cluster.x),
+                         plot->yAxis->coordToPixel(cluster.y));
+    const QPointF offset = box.center() - centre;
+    const QString where = QStringLiteral("cluster %1: centre (%2, %3), label box (%4, %5 %6x%7), "
+                                         "plot (%8, %9 %10x%11)")
+                              .arg(cluster.cluster)
+                              .arg(centre.x()).arg(centre.y())
+                              .arg(box.x()).arg(box.y()).arg(box.width()).arg(box.height())
+                              .arg(area.x()).arg(area.y()).arg(area.width()).arg(area.height());
+    // Whole pixels: the view places labels on the pixel grid.
+    constexpr double kSlack = 1.5;
+    [&] {
+        QVERIFY2(area.adjusted(-kSlack, -kSlack, kSlack, kSlack).contains(box), qPrintable(where));
+        QVERIFY2(area.contains(centre), qPrintable(where));
+        QRectF centred = box;
+        centred.moveCenter(centre);
+        const double stickLeft = area.left() - centred.left();
+        const double stickRight = centred.right() - area.right();
+        const double stickTop = area.top() - centred.top();
+        const double stickBottom = centred.bottom() - area.bottom();
+        // On the centre where the label fits there; else moved inward (toward the side it
+        // would stick out of), by no more than its own size. Being inside the plot (above)
+        // says it moved far enough.
+        if (stickLeft > kSlack)
+            QVERIFY2(offset.x() > 0, qPrintable(where));
+        else if (stickRight > kSlack)
+            QVERIFY2(offset.x() < 0, qPrintable(where));
+        else
+            QVERIFY2(std::abs(offset.x()) <= kSlack, qPrintable(where));
+        if (stickTop > kSlack)
+            QVERIFY2(offset.y() > 0, qPrintable(where));
+        else if (stickBottom > kSlack)
+            QVERIFY2(offset.y() < 0, qPrintable(where));
+        else
+            QVERIFY2(std::abs(offset.y()) <= kSlack, qPrintable(where));
+        QVERIFY2(std::abs(offset.x()) <= box.width() && std::abs(offset.y()) <= box.height(),
+                 qPrintable(where));
+    }();
+    return offset;
+}
+
 } // namespace
 
 class TestClusterMap : public QObject {
@@ -98,6 +166,7 @@ private slots:
     void initTestCase();
     void emptyStates();
     void everyChunkIsPlottedWithALabelPerCluster();
+    void aLabelAtThePlotsEdgeMovesInward();
     void clickingAClusterFillsTheSidePanel();
     void clickingARowSelectsAndCentres();
     void hoverNamesTheNearestChunk();
@@ -234,22 +303,67 @@ void TestClusterMap::everyChunkIsPlottedWithALabelPerCluster()
     QCOMPARE(view.clusterCount(), int(clusters.size()));
     const QList<QCPItemText*> labels = view.labels();
     QCOMPARE(labels.size(), int(clusters.size()));
+    // Three well-separated topics: every label shows, on its centre or moved inward.
     for (const ClusterInfo& cluster : clusters) {
-        auto* label = view.plot()->findChild<QCPItemText*>(
-            QStringLiteral("clusterLabel%1").arg(cluster.cluster));
-        QVERIFY(label);
-        QVERIFY(label->visible()); // three well-separated topics: no label hides another
-        QVERIFY(label->text().startsWith(QString::fromStdString(cluster.keywords.front())));
-        QCOMPARE(label->position->coords(), QPointF(cluster.x, cluster.y));
-        // Inside the view.
-        const QPoint pixel = pixelOf(view.plot(), cluster.x, cluster.y);
-        QVERIFY(view.plot()->axisRect()->rect().contains(pixel));
+        checkLabelPlacement(view, cluster);
+        if (QTest::currentTestFailed())
+            return;
     }
     // The list has a row per cluster.
     auto* table = view.findChild<QTableView*>("clusterTable");
     QCOMPARE(table->model()->rowCount(), int(clusters.size()));
     QVERIFY(labelText(view, "mapSummary").contains("120"));
     saveScreenshot(view, "cluster-map-view");
+}
+
+void TestClusterMap::aLabelAtThePlotsEdgeMovesInward()
+{
+    ClusterMapView view;
+    openView(view);
+    if (QTest::currentTestFailed())
+        return;
+    const std::vector<ClusterInfo> clusters = moin::listClusters(*m_workspace, m_firstRun);
+    QVERIFY(!clusters.empty());
+    const ClusterInfo& cluster = clusters.front();
+    QCustomPlot* plot = view.plot();
+    const QRect area = plot->axisRect()->rect();
+    // Pan so the cluster's centre is 3 px inside one edge, then another: half its label would
+    // stick out, so the label moves inward by less than its own size and stays whole.
+    struct Edge {
+        const char* name;
+        QPoint pixel;
+    };
+    const Edge edges[] = {{"right", {area.right() - 3, area.center().y()}},
+                          {"left", {area.left() + 3, area.center().y()}},
+                          {"top", {area.center().x(), area.top() + 3}},
+                          {"bottom", {area.center().x(), area.bottom() - 3}}};
+    for (const Edge& edge : edges) {
+        const QPoint now = pixelOf(plot, cluster.x, cluster.y);
+        const double dx = plot->xAxis->pixelToCoord(now.x())
+                          - plot->xAxis->pixelToCoord(edge.pixel.x());
+        const double dy = plot->yAxis->pixelToCoord(now.y())
+                          - plot->yAxis->pixelToCoord(edge.pixel.y());
+        plot->xAxis->moveRange(dx);
+        plot->yAxis->moveRange(dy);
+        plot->replot();
+        const QPoint moved = pixelOf(plot, cluster.x, cluster.y);
+        QVERIFY2((moved - edge.pixel).manhattanLength() <= 2, edge.name);
+        const QPointF offset = checkLabelPlacement(view, cluster);
+        if (QTest::currentTestFailed())
+            return;
+        const QString why = QStringLiteral("%1 edge: offset (%2, %3)")
+                                .arg(edge.name).arg(offset.x()).arg(offset.y());
+        // Moved, and away from the edge it sits at.
+        if (QByteArray(edge.name) == "right")
+            QVERIFY2(offset.x() < -1, qPrintable(why));
+        else if (QByteArray(edge.name) == "left")
+            QVERIFY2(offset.x() > 1, qPrintable(why));
+        else if (QByteArray(edge.name) == "top")
+            QVERIFY2(offset.y() > 1, qPrintable(why));
+        else
+            QVERIFY2(offset.y() < -1, qPrintable(why));
+    }
+    saveScreenshot(view, "cluster-map-label-at-edge");
 }
 
 void TestClusterMap::clickingAClusterFillsTheSidePanel()
@@ -344,8 +458,16 @@ void TestClusterMap::hoverNamesTheNearestChunk()
     }
     QCOMPARE(view.pointNear(QPoint(-50, -50)), -1);
 
-    // Moving the mouse there shows the chunk's text and cluster.
-    const moin::ChunkPlacement target = placements[5];
+    // Moving the mouse there shows the chunk's text and cluster. A tool tip shows only on a
+    // screen: take a point the (offscreen, possibly small or scaled) screen holds.
+    const QRect screen = view.screen()->geometry();
+    const auto onScreen = std::find_if(placements.begin(), placements.end(), [&](const auto& p) {
+        const QPoint at = pixelOf(view.plot(), p.x, p.y);
+        return view.plot()->axisRect()->rect().contains(at)
+               && screen.adjusted(20, 20, -20, -20).contains(view.plot()->mapToGlobal(at));
+    });
+    QVERIFY2(onScreen != placements.end(), "no point of the map lies on the screen");
+    const moin::ChunkPlacement target = *onScreen;
     const QPoint pixel = pixelOf(view.plot(), target.x, target.y);
     const moin::ChunkPlacement shown = view.placement(view.pointNear(pixel));
     QTest::mouseMove(view.plot(), pixel);
