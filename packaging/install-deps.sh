@@ -10,7 +10,7 @@ packages=(
   qt6-base-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools qt6-svg-dev libgl1-mesa-dev
   # numerics: LibTorch (CPU), FAISS, and OpenBLAS, which replaces the 35x slower reference BLAS
   libtorch-dev libfaiss-dev libopenblas0-pthread
-  # tokenizer (loaded in isolation, see core/src/tokenizer_backend.cpp)
+  # tokenizer (loaded in isolation through core/sentencepiece/, see core/src/tokenizer.cpp)
   libsentencepiece-dev sentencepiece
   # plots, storage, JSON, command line
   libqcustomplot-dev libsqlite3-dev sqlite3 libssl-dev nlohmann-json3-dev libcli11-dev

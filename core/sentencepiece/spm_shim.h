@@ -1,7 +1,8 @@
 #pragma once
 // The narrow C interface of libmoin_sentencepiece, the only code in the process that links
 // sentencepiece. It is dlopen()ed with RTLD_LOCAL | RTLD_DEEPBIND so that sentencepiece's private
-// copy of protobuf-lite 3.14 never meets LibTorch's protobuf 3.21 (see DEPENDENCIES.md).
+// copy of protobuf-lite 3.14 never meets LibTorch's protobuf 3.21 (see docs/ARCHITECTURE.md,
+// "The dependency traps").
 // Plain C types only: no exception and no C++ object crosses this boundary.
 #include <stddef.h>
 #include <stdint.h>
