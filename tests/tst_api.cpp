@@ -887,8 +887,9 @@ void TestApi::stopServer()
     VERIFY_STATUS(request(m_nam, m_port, "POST", "/v1/chat/completions",
                           toJson(chatBody("compiler parser", 2))),
                   200);
-    QTRY_COMPARE_WITH_TIMEOUT(m_server->stats().completions, before.completions + 1, 10000);
-    QTRY_COMPARE_WITH_TIMEOUT(m_server->stats().recorded, before.recorded + 1, 10000);
+    // At least one more: under heavy load the client library may send the request again.
+    QTRY_VERIFY_WITH_TIMEOUT(m_server->stats().completions > before.completions, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(m_server->stats().recorded > before.recorded, 10000);
     QCOMPARE(m_server->stats().recordFailures, int64_t(0));
     m_server->stop();
     QVERIFY(!m_server->isRunning());
