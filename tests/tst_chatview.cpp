@@ -25,6 +25,7 @@
 #include <QComboBox>
 #include <QDir>
 #include <QFile>
+#include <QFontMetrics>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -145,15 +146,29 @@ void TestChatView::cleanupTestCase()
 void TestChatView::longUnbrokenTextWrapsInsideTheBubble()
 {
     moin::ui::Bubble bubble(moin::ui::Bubble::Kind::Assistant);
-    bubble.setAvailableWidth(320);
+    bubble.show(); // polished: the label has the font it is drawn with
+    QCoreApplication::processEvents();
+    // A column of about 80 characters of whatever font this machine has: without places to
+    // break, the 300 characters would be several columns wide in any font.
+    const QFontMetrics metrics(bubble.label()->font());
+    const int column = metrics.horizontalAdvance(QString(80, QLatin1Char('x')));
+    bubble.setAvailableWidth(column);
     const QString noise = QString(300, QLatin1Char('x')) + " end";
     bubble.setText(noise);
-    bubble.show();
     QCoreApplication::processEvents();
     QCOMPARE(bubble.text(), noise); // what is stored and exported is untouched
-    QVERIFY2(bubble.label()->sizeHint().width() <= 320,
-             qPrintable(QString::number(bubble.label()->sizeHint().width())));
-    QVERIFY(bubble.label()->heightForWidth(300) > 3 * bubble.label()->fontMetrics().height());
+    QVERIFY2(bubble.width() <= column,
+             qPrintable(QString("bubble %1 px, column %2 px").arg(bubble.width()).arg(column)));
+    QVERIFY2(bubble.label()->sizeHint().width() <= column,
+             qPrintable(QString("label %1 px, column %2 px")
+                            .arg(bubble.label()->sizeHint().width())
+                            .arg(column)));
+    // Wrapped inside the bubble: its widest unbreakable piece fits, and it is several lines high.
+    QVERIFY2(bubble.label()->minimumSizeHint().width() <= bubble.label()->width(),
+             qPrintable(QString("the widest unbreakable piece needs %1 px, the label has %2 px")
+                            .arg(bubble.label()->minimumSizeHint().width())
+                            .arg(bubble.label()->width())));
+    QVERIFY(bubble.label()->height() > 3 * bubble.label()->fontMetrics().height());
 }
 
 // Waits until no answer is generated any more; the transcript then has `expectedAnswers`.

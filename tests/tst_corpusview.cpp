@@ -376,7 +376,10 @@ void TestCorpusView::progressAndCancelKeepNothingOfTheFile()
     auto doomed = std::make_unique<CorpusView>();
     doomed->showWorkspace(*m_workspace);
     QVERIFY(doomed->startImport({m_dir->filePath("big/big.jsonl")}, m_options));
-    QTest::qWait(100);
+    // Running, not just asked for: the worker has reported progress into the file.
+    QTRY_VERIFY_WITH_TIMEOUT(doomed->findChild<QProgressBar*>("importProgress")->value() > 0,
+                             20000);
+    QVERIFY(doomed->isImporting());
     doomed.reset();
     QCOMPARE(moin::countChunks(*m_workspace, "Zyzzyva"), int64_t(0));
 }

@@ -138,10 +138,24 @@ void TestMainWindow::navigationShowsEveryView()
 void TestMainWindow::persistsGeometryAndRecent()
 {
     const QString dir = m_tmp.filePath("persist");
+    QSize opensWith; // nothing stored yet (init() cleared it)
+    {
+        MainWindow fresh;
+        fresh.show();
+        opensWith = fresh.size();
+    }
+    QSize closedWith;
     {
         MainWindow window;
         window.show();
+        // The window's minimum size grows with the font, so it may keep more than asked for:
+        // what comes back is the size it had, which must differ from the one it opens with.
         window.resize(1000, 700);
+        closedWith = window.size();
+        QVERIFY2(closedWith != opensWith,
+                 qPrintable(QString("resized to %1x%2, the size it opens with")
+                                .arg(closedWith.width())
+                                .arg(closedWith.height())));
         QSignalSpy opened(window.controller(), &moin::ui::WorkspaceController::opened);
         window.openWorkspace(dir, true);
         QVERIFY(opened.wait(20000));
@@ -149,7 +163,7 @@ void TestMainWindow::persistsGeometryAndRecent()
         window.close();
     }
     MainWindow again;
-    QCOMPARE(again.size(), QSize(1000, 700));
+    QCOMPARE(again.size(), closedWith);
     QCOMPARE(again.currentView(), MainWindow::View::Chat);
     auto* recent = again.findChild<QListWidget*>("recentWorkspaces");
     QCOMPARE(recent->item(0)->data(Qt::UserRole).toString(), QDir(dir).absolutePath());

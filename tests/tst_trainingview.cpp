@@ -222,7 +222,9 @@ void TestTrainingView::modelUpdatesRowsInPlace()
     // What the cells say.
     QCOMPARE(model.index(10, JobTableModel::ProgressColumn).data().toString(),
              QString("5 / 100"));
-    QCOMPARE(model.index(11, JobTableModel::LossColumn).data().toString(), QString("2.500"));
+    // Three decimals, in the user's locale ("2.500", "2,500").
+    QCOMPARE(model.index(11, JobTableModel::LossColumn).data().toString(),
+             QLocale().toString(2.5, 'f', 3));
     QVERIFY(model.index(10, JobTableModel::LossColumn).data().toString().isEmpty()); // NaN
     QCOMPARE(model.index(4000, JobTableModel::StateColumn).data().toString(),
              QString("Running"));
@@ -351,9 +353,9 @@ void TestTrainingView::formExplainsAndChecksEveryField()
     child<QCheckBox>(form, "module_q_proj")->setChecked(true);
     QVERIFY(ok->isEnabled());
 
-    // The learning rate reads and steps like 3e-4.
+    // The learning rate reads and steps like 3e-4: a short decimal in the user's locale.
     lr->setValue(3e-4);
-    QCOMPARE(lr->text(), QString("0.0003"));
+    QCOMPARE(lr->text(), QLocale().toString(0.0003));
     lr->stepBy(1);
     QCOMPARE(lr->value(), 5e-4);
     lr->stepBy(-2);
@@ -654,7 +656,13 @@ void TestTrainingView::stopQueuesRunningJobsAgain()
     QVERIFY(box);
     QTest::mouseClick(box->button(QMessageBox::No), Qt::LeftButton);
     QTRY_VERIFY(!box);
-    QTest::qWait(500); // a wrong cancel would have reached the queue by now
+    // The store thread runs queue changes and polls in the order they were asked for: a poll
+    // asked for after the click answers after any change the click made. Two answers since
+    // then include one (a poll in flight at refresh() may predate the click).
+    const int polls = view.pollCount();
+    view.refresh();
+    QTRY_VERIFY_WITH_TIMEOUT(view.pollCount() >= polls + 2, 10000);
+    QCOMPARE(stateOf(view, row), int(JobState::Queued));
     QVERIFY(moin::TrainingQueue(*m_workspace).job(id).state == JobState::Queued);
     child<QAction>(view, "cancelAllAction")->trigger();
     box = view.findChild<QMessageBox*>("cancelAllBox");

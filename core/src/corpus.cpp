@@ -4,6 +4,7 @@
 
 #include "moin/error.h"
 #include "moin/tokenizer.h"
+#include "moin/utf8.h"
 #include "moin/workspace.h"
 
 #include <nlohmann/json.hpp>
@@ -53,45 +54,6 @@ std::string sha256Hex(const std::string& text)
     Sha256 hash;
     hash.update(text.data(), text.size());
     return hash.hex();
-}
-
-// Returns the byte offset of the first invalid UTF-8 sequence, or npos.
-size_t invalidUtf8(const std::string& text)
-{
-    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-    const size_t n = text.size();
-    for (size_t i = 0; i < n;) {
-        const unsigned char c = s[i];
-        size_t length;
-        uint32_t minimum;
-        if (c < 0x80) {
-            ++i;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            length = 2;
-            minimum = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            length = 3;
-            minimum = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            length = 4;
-            minimum = 0x10000;
-        } else {
-            return i;
-        }
-        if (i + length > n)
-            return i;
-        uint32_t code = c & (0x7F >> length);
-        for (size_t k = 1; k < length; ++k) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-            code = (code << 6) | (s[i + k] & 0x3F);
-        }
-        if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
-            return i;
-        i += length;
-    }
-    return std::string::npos;
 }
 
 std::string trim(const std::string& text)
@@ -331,7 +293,7 @@ bool importText(std::istream& in, const std::string& path, FileImport& file,
     while (std::getline(in, line)) {
         ++number;
         bytes += int64_t(line.size()) + 1;
-        if (invalidUtf8(line) != std::string::npos) {
+        if (!isValidUtf8(line)) {
             addProblem(report, path, number,
                        "invalid UTF-8 (hint: convert the file, e.g. with iconv)");
             return false;

@@ -1,6 +1,7 @@
 #include "moin/safetensors.h"
 
 #include "moin/atomicfile.h"
+#include "moin/utf8.h"
 
 #include <nlohmann/json.hpp>
 
@@ -75,50 +76,6 @@ std::string shapeString(const std::vector<int64_t>& shape)
     for (size_t i = 0; i < shape.size(); ++i)
         text += (i ? ", " : "") + std::to_string(shape[i]);
     return text + "]";
-}
-
-// Offset of the first byte that is not part of well-formed UTF-8 (overlong forms, surrogates
-// and code points above U+10FFFF included), or std::string::npos.
-size_t invalidUtf8At(const unsigned char* text, size_t size)
-{
-    size_t i = 0;
-    while (i < size) {
-        const unsigned char c = text[i];
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        size_t length = 0;
-        uint32_t codePoint = 0;
-        uint32_t minimum = 0;
-        if ((c & 0xe0) == 0xc0) {
-            length = 2, codePoint = c & 0x1fu, minimum = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            length = 3, codePoint = c & 0x0fu, minimum = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            length = 4, codePoint = c & 0x07u, minimum = 0x10000;
-        } else {
-            return i;
-        }
-        if (size - i < length)
-            return i;
-        for (size_t k = 1; k < length; ++k) {
-            if ((text[i + k] & 0xc0) != 0x80)
-                return i;
-            codePoint = (codePoint << 6) | (text[i + k] & 0x3fu);
-        }
-        if (codePoint < minimum || codePoint > 0x10ffff
-            || (codePoint >= 0xd800 && codePoint <= 0xdfff))
-            return i;
-        i += length;
-    }
-    return std::string::npos;
-}
-
-bool isUtf8(const std::string& text)
-{
-    return invalidUtf8At(reinterpret_cast<const unsigned char*>(text.data()), text.size())
-           == std::string::npos;
 }
 
 // A key that appears twice in one JSON object. nlohmann::json keeps only the last value, so the
@@ -546,7 +503,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
     file.m_data = bytes + 8 + headerSize;
 
     const unsigned char* header = bytes + 8;
-    const size_t badByte = invalidUtf8At(header, static_cast<size_t>(headerSize));
+    const size_t badByte = invalidUtf8At(
+        std::string_view(reinterpret_cast<const char*>(header), static_cast<size_t>(headerSize)));
     if (badByte != std::string::npos)
         errors.fail("the header is not valid UTF-8 (byte " + std::to_string(badByte)
                         + " of the header)",
@@ -766,7 +724,7 @@ void SafetensorsWriter::addEntry(const std::string& name, DType dtype, std::vect
         fail("the name is empty", bugHint);
     if (name == kMetadataKey)
         fail("the name \"__metadata__\" is reserved for the metadata map", "rename the tensor");
-    if (!isUtf8(name))
+    if (!isValidUtf8(name))
         fail("the name is not valid UTF-8", bugHint);
     if (m_index.count(name))
         fail("a tensor with this name was already added", "tensor names must be unique");
@@ -809,7 +767,7 @@ void SafetensorsWriter::addEntry(const std::string& name, DType dtype, std::vect
 void SafetensorsWriter::setMetadata(std::map<std::string, std::string> metadata)
 {
     for (const auto& [key, value] : metadata) {
-        if (!isUtf8(key) || !isUtf8(value))
+        if (!isValidUtf8(key) || !isValidUtf8(value))
             throw Error("safetensors writer: metadata entry '" + key
                         + "' is not valid UTF-8 (hint: the metadata holds text only; encode "
                           "binary values, e.g. as base64)");
@@ -886,8 +844,7 @@ ShardedIndex readShardedIndex(const std::string& indexJsonPath)
     if (stream.bad())
         fail("cannot read the file", "check that the disk is present");
     const std::string text = buffer.str();
-    const size_t badByte =
-        invalidUtf8At(reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    const size_t badByte = invalidUtf8At(text);
     if (badByte != std::string::npos)
         fail("not valid UTF-8 (byte " + std::to_string(badByte) + ")", hint);
 

@@ -18,7 +18,7 @@ namespace moin::ui {
 namespace {
 constexpr auto kDeviceKey = "settings/device";
 constexpr auto kThreadsKey = "settings/threads";
-// Shared with TrainingForm and TrainingView, which remember the last count used there.
+// TrainingForm and TrainingView read and write it through trainingWorkers().
 constexpr auto kWorkersKey = "training/workers";
 constexpr auto kThreadsPerWorkerKey = "settings/threadsPerWorker";
 constexpr auto kAdapterCacheKey = "settings/adapterCacheMiB";

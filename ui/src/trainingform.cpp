@@ -31,7 +31,6 @@ namespace moin::ui {
 
 namespace {
 constexpr auto kSpecKey = "training/form/spec";
-constexpr auto kWorkersKey = "training/workers";
 constexpr auto kStartNowKey = "training/form/startNow";
 constexpr auto kScopeKey = "training/form/scope";
 constexpr auto kBackendKey = "training/backend";
@@ -903,7 +902,7 @@ void TrainingForm::accept()
     remembered.runId = 0;
     remembered.cluster = 0;
     settings.setValue(kSpecKey, QString::fromStdString(remembered.toJson()));
-    settings.setValue(kWorkersKey, workers());
+    AppSettings::setTrainingWorkers(workers()); // what Settings shows as well
     settings.setValue(kBackendKey, QString::fromStdString(moin::toString(backend())));
     const SlurmOptions slurm = slurmOptions();
     const QString slurmKey = QLatin1String(kSlurmKey);
@@ -946,9 +945,6 @@ TrainingSpec TrainingForm::lastSpec()
     return TrainingSpec::preset("quick");
 }
 
-int TrainingForm::lastWorkers()
-{
-    return std::max(1, QSettings().value(kWorkersKey, 1).toInt());
-}
+int TrainingForm::lastWorkers() { return AppSettings::trainingWorkers(); }
 
 } // namespace moin::ui
