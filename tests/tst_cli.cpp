@@ -51,6 +51,7 @@ QProcessEnvironment blasEnvironment(const QMap<QString, QString>& extra = {})
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.remove("OPENBLAS_CORETYPE");
     environment.remove("MOIN_OPENBLAS_CORETYPE_CHOSEN");
+    environment.remove("MOIN_TEST_OPENBLAS_CORE");
     for (auto it = extra.begin(); it != extra.end(); ++it)
         environment.insert(it.key(), it.value());
     return environment;
@@ -288,9 +289,28 @@ void TestCli::blasKernelsChosenForTheCpu()
     } else {
         QVERIFY(blas["openblas_coretype"].isNull()); // nothing to gain: the variable stays unset
     }
+    // Where OpenBLAS knows the CPU, the re-exec is run by taking its report to be Prescott's:
+    // `moin` starts again (same arguments) with Haswell's kernels, once.
+    const Run assumed = runMoin({"version", "--json"},
+                                blasEnvironment({{"MOIN_TEST_OPENBLAS_CORE", "Prescott"}}));
+    QCOMPARE(assumed.exitCode, 0);
+    const QJsonObject reexecuted = openblasOf(assumed);
+    if (cpuHasAvx2Fma()) {
+        QCOMPARE(reexecuted["openblas_coretype"].toString(), QString("Haswell"));
+        QCOMPARE(reexecuted["coretype_chosen_by"].toString(), QString("moin"));
+        QCOMPARE(reexecuted["core"].toString(), QString("Haswell"));
+        const Run text = runMoin({"version"},
+                                 blasEnvironment({{"MOIN_TEST_OPENBLAS_CORE", "Prescott"}}));
+        QVERIFY2(text.out.contains("BLAS        Haswell (OPENBLAS_CORETYPE=Haswell, chosen by "
+                                   "moin for this CPU)"),
+                 qPrintable(text.out));
+    } else {
+        QVERIFY(reexecuted["openblas_coretype"].isNull());
+    }
     // The marker of a re-exec stops a second one, whatever the core.
     const Run marked = runMoin({"version", "--json"},
-                               blasEnvironment({{"MOIN_OPENBLAS_CORETYPE_CHOSEN", "Haswell"}}));
+                               blasEnvironment({{"MOIN_OPENBLAS_CORETYPE_CHOSEN", "Haswell"},
+                                                {"MOIN_TEST_OPENBLAS_CORE", "Prescott"}}));
     QCOMPARE(marked.exitCode, 0);
     QVERIFY(openblasOf(marked)["openblas_coretype"].isNull());
     QVERIFY(openblasOf(marked)["coretype_chosen_by"].isNull());

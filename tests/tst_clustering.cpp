@@ -308,8 +308,9 @@ void TestClustering::centroidSearchMatchesBruteForce()
     std::copy(centroids.begin() + 10 * d, centroids.begin() + 11 * d, centroids.begin() + 250 * d);
     std::copy(centroids.begin() + 10 * d, centroids.begin() + 11 * d, queries.begin() + 7 * d);
     const moin::CentroidSearch search(centroids, k, d);
-    std::vector<int32_t> labels(size_t(n * m)), single(size_t(m));
-    std::vector<float> distances(size_t(n * m)), singleDistances(size_t(m));
+    std::vector<int32_t> labels(static_cast<size_t>(n * m)), single(static_cast<size_t>(m));
+    std::vector<float> distances(static_cast<size_t>(n * m));
+    std::vector<float> singleDistances(static_cast<size_t>(m));
     search.search(queries.data(), n, m, labels.data(), distances.data());
     for (int i = 0; i < n; ++i) {
         std::vector<std::pair<double, int>> reference;

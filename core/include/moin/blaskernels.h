@@ -31,7 +31,9 @@ BlasKernels blasKernels();
 /// OpenBLAS runs a pre-AVX kernel (Prescott, generic, ...) on a CPU with AVX2 and FMA,
 /// re-executes this program (/proc/self/exe, same argv) once with OPENBLAS_CORETYPE=Haswell,
 /// the choice safe on every AVX2 CPU. A value the user set is never changed. Returns when no
-/// re-exec was needed (or it failed: then the program runs on as it is).
+/// re-exec was needed (or it failed: then the program runs on as it is). Tests set
+/// MOIN_TEST_OPENBLAS_CORE to the core OpenBLAS is to be taken to have reported, to run the
+/// re-exec on CPUs that OpenBLAS knows.
 void ensureFastBlasKernels(char** argv);
 
 } // namespace moin
