@@ -3,6 +3,7 @@
 #include "cli_common.h"
 #include "progressbar.h"
 
+#include "moin/blaskernels.h"
 #include "moin/clustering.h"
 #include "moin/corpus.h"
 #include "moin/device.h"
@@ -629,19 +630,37 @@ void addVersion(CLI::App& app)
         json devices = json::array();
         for (const auto& device : moin::availableDevices())
             devices.push_back(device.id);
+        const moin::BlasKernels blas = moin::blasKernels();
+        const json blasJson = {
+            {"core", blas.core},
+            {"config", blas.config},
+            {"openblas_coretype",
+             blas.coretypeVariable.empty() ? json(nullptr) : json(blas.coretypeVariable)},
+            {"coretype_chosen_by", blas.coretypeVariable.empty()
+                                       ? json(nullptr)
+                                       : json(blas.chosenByMoin ? "moin" : "user")},
+            {"cpu_avx2_fma", blas.cpuHasAvx2Fma}};
         const json out = {{"moin", moin::moinVersion()},        {"libtorch", moin::torchVersion()},
                           {"faiss", moin::faissVersion()},      {"sqlite", moin::sqliteLibraryVersion()},
+                          {"openblas", blasJson},
                           {"devices", devices},
                           {"default_device", moin::defaultDeviceId()}};
         if (asJson) {
             std::cout << out.dump(2) << "\n";
             return;
         }
+        std::string kernels = blas.core.empty() ? "not OpenBLAS (no kernel report)" : blas.core;
+        if (!blas.coretypeVariable.empty())
+            kernels += std::string(" (OPENBLAS_CORETYPE=") + blas.coretypeVariable
+                       + (blas.chosenByMoin ? ", chosen by moin for this CPU)" : ", set by you)");
         std::cout << "MoIN Studio " << moin::moinVersion() << "\n"
                   << "LibTorch    " << moin::torchVersion() << "\n"
                   << "FAISS       " << moin::faissVersion() << "\n"
                   << "SQLite      " << moin::sqliteLibraryVersion() << "\n"
-                  << "Devices     " << devices.dump() << " (default " << moin::defaultDeviceId()
+                  << "BLAS        " << kernels << "\n";
+        if (!blas.config.empty())
+            std::cout << "            " << blas.config << "\n";
+        std::cout << "Devices     " << devices.dump() << " (default " << moin::defaultDeviceId()
                   << ")\n";
     });
 }
@@ -658,6 +677,7 @@ void installInterruptHandler()
 
 int main(int argc, char** argv)
 {
+    moin::ensureFastBlasKernels(argv); // may start this program again, before any work
     CLI::App app{"moin: build, inspect and serve a mixture of introvert experts.\n"
                  "Every command has --help.",
                  "moin"};

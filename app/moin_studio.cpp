@@ -1,4 +1,5 @@
 // moin-studio: the desktop application.
+#include "moin/blaskernels.h"
 #include "moin/ui/appsettings.h"
 #include "moin/ui/mainwindow.h"
 #include "moin/ui/workspacecontroller.h"
@@ -10,6 +11,7 @@
 
 int main(int argc, char** argv)
 {
+    moin::ensureFastBlasKernels(argv); // may start this program again, before any work
     QApplication app(argc, argv);
     QApplication::setOrganizationName("MoIN");
     QApplication::setApplicationName("MoIN Studio");

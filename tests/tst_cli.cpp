@@ -7,7 +7,9 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QMap>
 #include <QProcess>
+#include <QProcessEnvironment>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -19,9 +21,11 @@ struct Run {
     QString err;
 };
 
-Run runMoin(const QStringList& arguments)
+Run runMoin(const QStringList& arguments,
+            const QProcessEnvironment& environment = QProcessEnvironment::systemEnvironment())
 {
     QProcess process;
+    process.setProcessEnvironment(environment);
     process.start(MOIN_CLI_PATH, arguments);
     if (!process.waitForFinished(120000))
         return {};
@@ -40,6 +44,40 @@ void verifyUserError(const Run& run, const QString& expected)
     QVERIFY(run.out.isEmpty());
 }
 
+// The environment of a child `moin` without OPENBLAS_CORETYPE and the re-exec marker, plus
+// `extra`; this process's own environment is left alone.
+QProcessEnvironment blasEnvironment(const QMap<QString, QString>& extra = {})
+{
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.remove("OPENBLAS_CORETYPE");
+    environment.remove("MOIN_OPENBLAS_CORETYPE_CHOSEN");
+    environment.remove("MOIN_TEST_OPENBLAS_CORE");
+    for (auto it = extra.begin(); it != extra.end(); ++it)
+        environment.insert(it.key(), it.value());
+    return environment;
+}
+
+QJsonObject openblasOf(const Run& run)
+{
+    return QJsonDocument::fromJson(run.out.toUtf8()).object()["openblas"].toObject();
+}
+
+bool cpuHasAvx2Fma()
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+// OpenBLAS's kernels without AVX: what it falls back to on CPUs it does not know.
+bool isPreAvxCore(const QString& core)
+{
+    static const QStringList slow = {"unknown", "generic", "katmai",  "coppermine", "northwood",
+                                     "prescott", "banias", "atom",    "core2",      "penryn",
+                                     "dunnington", "nehalem", "athlon", "opteron",
+                                     "opteron_sse3", "barcelona", "nano", "bobcat"};
+    return slow.contains(core.toLower());
+}
+
 } // namespace
 
 class TestCli : public QObject {
@@ -54,6 +92,8 @@ private slots:
     void initInfoAndRefusals();
     void tokenizerCommands();
     void version();
+    void blasKernelsChosenForTheCpu();
+    void blasKernelsOfTheUserKept();
     void initWithBase();
     void generateAndPerplexity();
 
@@ -227,6 +267,69 @@ void TestCli::version()
     const QJsonObject info = QJsonDocument::fromJson(run.out.toUtf8()).object();
     QVERIFY(info["libtorch"].toString().startsWith("1.") || info["libtorch"].toString().startsWith("2."));
     QVERIFY(info["devices"].toArray().contains(QJsonValue("cpu")));
+}
+
+void TestCli::blasKernelsChosenForTheCpu()
+{
+    const Run run = runMoin({"version", "--json"}, blasEnvironment());
+    QCOMPARE(run.exitCode, 0);
+    const QJsonObject blas = openblasOf(run);
+    const QString core = blas["core"].toString();
+    QVERIFY2(!core.isEmpty(), qPrintable(run.out)); // Debian's OpenBLAS is the BLAS here
+    QVERIFY(blas["config"].toString().contains("OpenBLAS"));
+    QCOMPARE(blas["cpu_avx2_fma"].toBool(), cpuHasAvx2Fma());
+    if (cpuHasAvx2Fma()) {
+        // Either OpenBLAS knew the CPU, or moin started again with Haswell's kernels.
+        QVERIFY2(!isPreAvxCore(core), qPrintable(core));
+        if (!blas["openblas_coretype"].isNull()) {
+            QCOMPARE(blas["openblas_coretype"].toString(), QString("Haswell"));
+            QCOMPARE(blas["coretype_chosen_by"].toString(), QString("moin"));
+            QCOMPARE(core, QString("Haswell"));
+        }
+    } else {
+        QVERIFY(blas["openblas_coretype"].isNull()); // nothing to gain: the variable stays unset
+    }
+    // Where OpenBLAS knows the CPU, the re-exec is run by taking its report to be Prescott's:
+    // `moin` starts again (same arguments) with Haswell's kernels, once.
+    const Run assumed = runMoin({"version", "--json"},
+                                blasEnvironment({{"MOIN_TEST_OPENBLAS_CORE", "Prescott"}}));
+    QCOMPARE(assumed.exitCode, 0);
+    const QJsonObject reexecuted = openblasOf(assumed);
+    if (cpuHasAvx2Fma()) {
+        QCOMPARE(reexecuted["openblas_coretype"].toString(), QString("Haswell"));
+        QCOMPARE(reexecuted["coretype_chosen_by"].toString(), QString("moin"));
+        QCOMPARE(reexecuted["core"].toString(), QString("Haswell"));
+        const Run text = runMoin({"version"},
+                                 blasEnvironment({{"MOIN_TEST_OPENBLAS_CORE", "Prescott"}}));
+        QVERIFY2(text.out.contains("BLAS        Haswell (OPENBLAS_CORETYPE=Haswell, chosen by "
+                                   "moin for this CPU)"),
+                 qPrintable(text.out));
+    } else {
+        QVERIFY(reexecuted["openblas_coretype"].isNull());
+    }
+    // The marker of a re-exec stops a second one, whatever the core.
+    const Run marked = runMoin({"version", "--json"},
+                               blasEnvironment({{"MOIN_OPENBLAS_CORETYPE_CHOSEN", "Haswell"},
+                                                {"MOIN_TEST_OPENBLAS_CORE", "Prescott"}}));
+    QCOMPARE(marked.exitCode, 0);
+    QVERIFY(openblasOf(marked)["openblas_coretype"].isNull());
+    QVERIFY(openblasOf(marked)["coretype_chosen_by"].isNull());
+}
+
+void TestCli::blasKernelsOfTheUserKept()
+{
+    // Prescott is exactly what moin would replace if it ignored the user's choice; every x86-64
+    // CPU runs it.
+    const Run run = runMoin({"version", "--json"},
+                            blasEnvironment({{"OPENBLAS_CORETYPE", "Prescott"}}));
+    QCOMPARE(run.exitCode, 0);
+    const QJsonObject blas = openblasOf(run);
+    QCOMPARE(blas["openblas_coretype"].toString(), QString("Prescott"));
+    QCOMPARE(blas["coretype_chosen_by"].toString(), QString("user"));
+    QCOMPARE(blas["core"].toString(), QString("Prescott"));
+    const Run text = runMoin({"version"}, blasEnvironment({{"OPENBLAS_CORETYPE", "Prescott"}}));
+    QVERIFY2(text.out.contains("BLAS        Prescott (OPENBLAS_CORETYPE=Prescott, set by you)"),
+             qPrintable(text.out));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -17,6 +17,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <omp.h>
+
+#include <fstream>
 #include <random>
 #include <set>
 
@@ -85,6 +88,10 @@ private slots:
     void balancedBoundsSizes();
     void kmeansRefusesBadInput();
     void duplicatePointsLeaveEmptyClusters();
+    void kmeansPlusPlusIsDeterministic();
+    void kmeansPlusPlusSeparatesBlobs();
+    void centroidSearchMatchesBruteForce();
+    void vectorFileRefusesDamage();
     void keywordsFollowTheFormula();
     void tfidfMatchesExactSvd();
     void tfidfSaveLoadEmbedsIdentically();
@@ -92,6 +99,7 @@ private slots:
     void secondRunReusesEmbeddings();
     void modelEmbedderRun();
     void cancelledRunStoresNothing();
+    void routerRefusesDamagedCentroids();
 
 private:
     QTemporaryDir m_tmp;
@@ -208,6 +216,177 @@ void TestClustering::duplicatePointsLeaveEmptyClusters()
     QCOMPARE(result.assignment.size(), size_t(30));
     QCOMPARE(std::accumulate(result.sizes.begin(), result.sizes.end(), int64_t(0)), int64_t(30));
     QVERIFY(result.objective < 1e-6);
+}
+
+void TestClustering::kmeansPlusPlusIsDeterministic()
+{
+    std::vector<int> labels;
+    const std::vector<float> x = blobs(20, 200, 12, &labels, 0.2, 11); // 4,000 x 12
+    const int threadsBefore = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const std::vector<float> one = moin::kmeansPlusPlus(x.data(), 4000, 12, 20, 4000, 42);
+    omp_set_num_threads(2);
+    const std::vector<float> two = moin::kmeansPlusPlus(x.data(), 4000, 12, 20, 4000, 42);
+    // On a sample of the points, too.
+    const std::vector<float> sampledOne = moin::kmeansPlusPlus(x.data(), 4000, 12, 20, 1000, 42);
+    omp_set_num_threads(1);
+    const std::vector<float> sampledTwo = moin::kmeansPlusPlus(x.data(), 4000, 12, 20, 1000, 42);
+    omp_set_num_threads(threadsBefore);
+    QCOMPARE(one.size(), size_t(20 * 12));
+    QVERIFY(one == two);
+    QVERIFY(sampledOne == sampledTwo);
+    QVERIFY(moin::kmeansPlusPlus(x.data(), 4000, 12, 20, 4000, 43) != one);
+    // Every seed is one of the points.
+    for (int c = 0; c < 20; ++c) {
+        bool found = false;
+        for (int i = 0; i < 4000 && !found; ++i)
+            found = std::equal(x.begin() + i * 12, x.begin() + (i + 1) * 12, one.begin() + c * 12);
+        QVERIFY(found);
+    }
+    // The whole k-means too, through FAISS's iterations and the final assignment.
+    moin::KMeansOptions options;
+    options.k = 20;
+    omp_set_num_threads(1);
+    const moin::KMeansResult a = moin::kmeans(x.data(), 4000, 12, options);
+    omp_set_num_threads(2);
+    const moin::KMeansResult b = moin::kmeans(x.data(), 4000, 12, options);
+    omp_set_num_threads(threadsBefore);
+    QVERIFY(a.assignment == b.assignment);
+}
+
+void TestClustering::kmeansPlusPlusSeparatesBlobs()
+{
+    // Eight blobs far apart (centres 10 apart, spread 0.01), one holding 2,000 points and seven
+    // holding 10: k random points almost all land in the big blob, which k-means then splits
+    // while small blobs share a centroid. k-means++ draws by squared distance and puts one seed
+    // in every blob.
+    constexpr int d = 6;
+    std::vector<float> x;
+    std::vector<int> labels;
+    std::mt19937 rng(5);
+    std::normal_distribution<float> noise(0.f, 0.01f);
+    for (int blob = 0; blob < 8; ++blob) {
+        for (int i = 0; i < (blob == 0 ? 2000 : 10); ++i) {
+            for (int t = 0; t < d; ++t)
+                x.push_back((t == blob % d ? 10.f * float(1 + blob / d) : 0.f) + noise(rng));
+            labels.push_back(blob);
+        }
+    }
+    const int64_t n = int64_t(labels.size());
+    const std::vector<float> seeds = moin::kmeansPlusPlus(x.data(), n, d, 8, n, 7);
+    std::set<int> seeded;
+    for (int c = 0; c < 8; ++c) {
+        for (int64_t i = 0; i < n; ++i) {
+            if (std::equal(x.begin() + i * d, x.begin() + (i + 1) * d, seeds.begin() + c * d))
+                seeded.insert(labels[size_t(i)]);
+        }
+    }
+    QCOMPARE(seeded.size(), size_t(8)); // one seed in every blob
+
+    moin::KMeansOptions options;
+    options.k = 8;
+    const moin::KMeansResult withPlusPlus = moin::kmeans(x.data(), n, d, options);
+    QVERIFY(samePartition(withPlusPlus.assignment, labels));
+    options.kmeansPlusPlus = false;
+    const moin::KMeansResult random = moin::kmeans(x.data(), n, d, options);
+    QVERIFY(!samePartition(random.assignment, labels));
+    QVERIFY(random.objective > 10 * withPlusPlus.objective);
+}
+
+void TestClustering::centroidSearchMatchesBruteForce()
+{
+    // 300 centroids of 24 dimensions, two of them duplicates (a tie: the lower index first);
+    // 300 queries, so that the batched path crosses a block of 256 queries, and single ones.
+    constexpr int k = 300, d = 24, n = 300, m = 5;
+    std::mt19937 rng(17);
+    std::normal_distribution<float> normal;
+    std::vector<float> centroids(size_t(k * d)), queries(size_t(n * d));
+    for (float& v : centroids)
+        v = normal(rng);
+    for (float& v : queries)
+        v = normal(rng);
+    std::copy(centroids.begin() + 10 * d, centroids.begin() + 11 * d, centroids.begin() + 250 * d);
+    std::copy(centroids.begin() + 10 * d, centroids.begin() + 11 * d, queries.begin() + 7 * d);
+    const moin::CentroidSearch search(centroids, k, d);
+    std::vector<int32_t> labels(static_cast<size_t>(n * m)), single(static_cast<size_t>(m));
+    std::vector<float> distances(static_cast<size_t>(n * m));
+    std::vector<float> singleDistances(static_cast<size_t>(m));
+    search.search(queries.data(), n, m, labels.data(), distances.data());
+    for (int i = 0; i < n; ++i) {
+        std::vector<std::pair<double, int>> reference;
+        for (int c = 0; c < k; ++c) {
+            double sum = 0;
+            for (int t = 0; t < d; ++t) {
+                const double diff = double(queries[size_t(i * d + t)]) - centroids[size_t(c * d + t)];
+                sum += diff * diff;
+            }
+            reference.emplace_back(sum, c);
+        }
+        std::sort(reference.begin(), reference.end());
+        search.search(queries.data() + i * d, 1, m, single.data(), singleDistances.data());
+        for (int j = 0; j < m; ++j) {
+            QCOMPARE(labels[size_t(i * m + j)], reference[size_t(j)].second);
+            QCOMPARE(single[size_t(j)], reference[size_t(j)].second);
+            const double expected = reference[size_t(j)].first;
+            QVERIFY(std::abs(distances[size_t(i * m + j)] - expected) <= 1e-6 * (1 + expected));
+            QCOMPARE(singleDistances[size_t(j)], distances[size_t(i * m + j)]);
+        }
+    }
+    // Query 7 sits on centroid 10 and its duplicate 250: distance 0, the lower index first.
+    QCOMPARE(labels[7 * m], 10);
+    QCOMPARE(labels[7 * m + 1], 250);
+    QCOMPARE(distances[7 * m], 0.f);
+    QVERIFY_THROWS_EXCEPTION(moin::Error, search.search(queries.data(), 1, k + 1, single.data(),
+                                                        singleDistances.data()));
+}
+
+void TestClustering::vectorFileRefusesDamage()
+{
+    const std::string path = m_tmp.filePath("vectors.f32").toStdString();
+    const std::vector<float> values = {1.f, 2.f, 3.f, 4.f, 5.f, 6.f};
+    moin::writeVectorFile(path, values.data(), 2, 3);
+    const moin::VectorFile read = moin::readVectorFile(path);
+    QCOMPARE(read.rows, int64_t(2));
+    QCOMPARE(read.cols, int64_t(3));
+    QVERIFY(read.values == values);
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    QCOMPARE(bytes.size(), size_t(24 + 6 * 4));
+    auto refused = [&](const std::string& content, const QString& expected) {
+        {
+            std::ofstream out(path, std::ios::binary | std::ios::trunc);
+            out << content;
+        }
+        try {
+            moin::readVectorFile(path);
+        } catch (const moin::Error& e) {
+            const QString message = e.what();
+            return message.contains(QString::fromStdString(path)) && message.contains(expected)
+                   && message.contains("cluster again");
+        }
+        return false;
+    };
+    QVERIFY(refused(bytes.substr(0, bytes.size() - 4), "truncated"));
+    QVERIFY(refused(bytes.substr(0, 20), "truncated"));
+    QVERIFY(refused(bytes + "xx", "does not match its header"));
+    QVERIFY(refused("GGUF\x03\x00\x00\x00" + bytes.substr(8), "found \"GGUF\\x03"));
+    QVERIFY(refused("", "not a MoIN vector file"));
+    std::string zeroRows = bytes;
+    std::fill(zeroRows.begin() + 8, zeroRows.begin() + 16, '\0');
+    QVERIFY(refused(zeroRows, "not a valid shape"));
+    std::string huge = bytes;
+    std::fill(huge.begin() + 8, huge.begin() + 16, '\xff');
+    QVERIFY(refused(huge, "not a valid shape"));
+    std::remove(path.c_str());
+    try {
+        moin::readVectorFile(path);
+        QFAIL("a missing file must be refused");
+    } catch (const moin::Error& e) {
+        QVERIFY(QString(e.what()).contains("cannot read the vector file"));
+    }
 }
 
 void TestClustering::keywordsFollowTheFormula()
@@ -398,6 +577,36 @@ void TestClustering::cancelledRunStoresNothing()
              int64_t(runsBefore));
     const QDir indexes(QString::fromStdString(m_workspace->indexesDirectory()));
     QCOMPARE(indexes.entryList(QDir::Dirs | QDir::NoDotAndDotDot).size(), int(runsBefore));
+}
+
+void TestClustering::routerRefusesDamagedCentroids()
+{
+    const int64_t runId = moin::activeClusterRun(*m_workspace);
+    QVERIFY(runId > 0);
+    const std::string path = moin::clusterRunDirectory(*m_workspace, runId) + "/centroids.f32";
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    QVERIFY(bytes.size() > 24);
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << bytes.substr(0, bytes.size() - 1);
+    }
+    QString message;
+    try {
+        moin::Router::open(*m_workspace, runId);
+    } catch (const moin::Error& e) {
+        message = e.what();
+    }
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << bytes;
+    }
+    QVERIFY2(message.contains("centroids.f32") && message.contains("truncated"),
+             qPrintable(message));
+    QCOMPARE(moin::Router::open(*m_workspace, runId).runId(), runId);
 }
 
 QTEST_GUILESS_MAIN(TestClustering)

@@ -1880,12 +1880,24 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
         <translation>Rechengerät für Training und Generierung, in den Einstellungen gewählt</translation>
     </message>
     <message>
-        <source>&lt;h3&gt;MoIN Studio %1&lt;/h3&gt;&lt;p&gt;Train, inspect and chat with a mixture of introvert experts: one LoRA adapter per semantic group of a corpus, on a frozen base model, each query answered by its nearest expert.&lt;/p&gt;&lt;table&gt;&lt;tr&gt;&lt;td&gt;Qt&lt;/td&gt;&lt;td&gt;%2&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;LibTorch&lt;/td&gt;&lt;td&gt;%3&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;FAISS&lt;/td&gt;&lt;td&gt;%4&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;SQLite&lt;/td&gt;&lt;td&gt;%5&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;QCustomPlot&lt;/td&gt;&lt;td&gt;%6&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Device&lt;/td&gt;&lt;td&gt;%7&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</source>
-        <translation>&lt;h3&gt;MoIN Studio %1&lt;/h3&gt;&lt;p&gt;Experten einer Mixture of Introvert Experts trainieren, untersuchen und befragen: ein LoRA-Adapter pro semantischer Gruppe eines Korpus auf einem eingefrorenen Basismodell; jede Anfrage beantwortet der nächstgelegene Experte.&lt;/p&gt;&lt;table&gt;&lt;tr&gt;&lt;td&gt;Qt&lt;/td&gt;&lt;td&gt;%2&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;LibTorch&lt;/td&gt;&lt;td&gt;%3&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;FAISS&lt;/td&gt;&lt;td&gt;%4&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;SQLite&lt;/td&gt;&lt;td&gt;%5&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;QCustomPlot&lt;/td&gt;&lt;td&gt;%6&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Gerät&lt;/td&gt;&lt;td&gt;%7&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</translation>
+        <source>&lt;h3&gt;MoIN Studio %1&lt;/h3&gt;&lt;p&gt;Train, inspect and chat with a mixture of introvert experts: one LoRA adapter per semantic group of a corpus, on a frozen base model, each query answered by its nearest expert.&lt;/p&gt;&lt;table&gt;&lt;tr&gt;&lt;td&gt;Qt&lt;/td&gt;&lt;td&gt;%2&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;LibTorch&lt;/td&gt;&lt;td&gt;%3&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;FAISS&lt;/td&gt;&lt;td&gt;%4&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;SQLite&lt;/td&gt;&lt;td&gt;%5&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;QCustomPlot&lt;/td&gt;&lt;td&gt;%6&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Device&lt;/td&gt;&lt;td&gt;%7&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;BLAS kernels&lt;/td&gt;&lt;td&gt;%8&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</source>
+        <translation>&lt;h3&gt;MoIN Studio %1&lt;/h3&gt;&lt;p&gt;Experten einer Mixture of Introvert Experts trainieren, untersuchen und befragen: ein LoRA-Adapter pro semantischer Gruppe eines Korpus auf einem eingefrorenen Basismodell; jede Anfrage beantwortet der nächstgelegene Experte.&lt;/p&gt;&lt;table&gt;&lt;tr&gt;&lt;td&gt;Qt&lt;/td&gt;&lt;td&gt;%2&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;LibTorch&lt;/td&gt;&lt;td&gt;%3&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;FAISS&lt;/td&gt;&lt;td&gt;%4&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;SQLite&lt;/td&gt;&lt;td&gt;%5&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;QCustomPlot&lt;/td&gt;&lt;td&gt;%6&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Gerät&lt;/td&gt;&lt;td&gt;%7&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;BLAS-Kernel&lt;/td&gt;&lt;td&gt;%8&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</translation>
     </message>
     <message>
         <source>About MoIN Studio</source>
         <translation>Über MoIN Studio</translation>
+    </message>
+    <message>
+        <source>not reported (the BLAS is not OpenBLAS)</source>
+        <translation>nicht gemeldet (die BLAS-Bibliothek ist nicht OpenBLAS)</translation>
+    </message>
+    <message>
+        <source>%1 (OPENBLAS_CORETYPE chosen by MoIN Studio for this CPU)</source>
+        <translation>%1 (OPENBLAS_CORETYPE von MoIN Studio für diese CPU gewählt)</translation>
+    </message>
+    <message>
+        <source>%1 (OPENBLAS_CORETYPE=%2, set by you)</source>
+        <translation>%1 (OPENBLAS_CORETYPE=%2, von Ihnen gesetzt)</translation>
     </message>
     <message>
         <source>Language</source>

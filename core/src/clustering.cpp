@@ -5,6 +5,7 @@
 #include "moin/basemodel.h"
 #include "moin/error.h"
 #include "moin/model.h"
+#include "moin/router.h"
 #include "moin/workspace.h"
 
 #include <faiss/Clustering.h>
@@ -60,15 +61,13 @@ std::mutex g_faissInterruptMutex;
 void balancedRounds(const float* x, int64_t n, int64_t d, int k, int64_t capacity, int rounds,
                     KMeansResult& result, const CancelToken* cancel)
 {
-    const int64_t m = std::min<int64_t>(k, 16);
+    const int m = std::min(k, 16);
     std::vector<float> distances(size_t(n * m));
-    std::vector<faiss::Index::idx_t> labels(size_t(n * m));
+    std::vector<int32_t> labels(size_t(n * m));
     for (int round = 0; round < rounds; ++round) {
         if (cancel && cancel->isCancelled())
             return;
-        faiss::IndexFlatL2 index(d);
-        index.add(k, result.centroids.data());
-        index.search(n, x, m, distances.data(), labels.data());
+        CentroidSearch(result.centroids, k, d).search(x, n, m, labels.data(), distances.data());
         std::vector<int64_t> order(static_cast<size_t>(n));
         std::iota(order.begin(), order.end(), 0);
         std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
@@ -78,8 +77,8 @@ void balancedRounds(const float* x, int64_t n, int64_t d, int k, int64_t capacit
         for (const int64_t i : order) {
             int32_t chosen = -1;
             for (int64_t j = 0; j < m && chosen < 0; ++j) {
-                const auto c = int32_t(labels[size_t(i * m + j)]);
-                if (c >= 0 && load[size_t(c)] < capacity) {
+                const int32_t c = labels[size_t(i * m + j)];
+                if (load[size_t(c)] < capacity) {
                     chosen = c;
                     result.distances[size_t(i)] = distances[size_t(i * m + j)];
                 }
@@ -121,50 +120,107 @@ void balancedRounds(const float* x, int64_t n, int64_t d, int k, int64_t capacit
     }
 }
 
-// k-means++ seeding (Arthur & Vassilvitskii 2007) on at most `sampleSize` points: far better
-// starts than FAISS's uniform choice, which often puts two centroids in one true group.
-std::vector<float> kmeansPlusPlus(const float* x, int64_t n, int64_t d, int k, int64_t sampleSize,
-                                  uint64_t seed)
+float squaredDistance(const float* a, const float* b, int64_t d)
 {
+    float sum = 0;
+    // Vectorised in a fixed order chosen at compile time: the same sum on every thread.
+#pragma omp simd reduction(+ : sum)
+    for (int64_t t = 0; t < d; ++t) {
+        const float diff = a[t] - b[t];
+        sum += diff * diff;
+    }
+    return sum;
+}
+
+} // namespace
+
+std::vector<float> kmeansPlusPlus(const float* x, int64_t n, int64_t d, int k,
+                                  int64_t sampleSize, uint64_t seed, const CancelToken* cancel,
+                                  const std::function<void(double)>& onProgress)
+{
+    if (k < 1 || n < k || sampleSize < k || d < 1)
+        throw Error("k-means++ needs 1 <= k <= sample size <= n points of >= 1 dimensions; got k = "
+                    + std::to_string(k) + ", sample " + std::to_string(sampleSize) + ", n = "
+                    + std::to_string(n) + ", d = " + std::to_string(d));
     std::mt19937_64 rng(seed);
     std::vector<int64_t> sample(static_cast<size_t>(n));
     std::iota(sample.begin(), sample.end(), 0);
     if (n > sampleSize) {
-        std::shuffle(sample.begin(), sample.end(), rng);
+        // A uniform sample, visited in memory order.
+        for (int64_t i = 0; i < sampleSize; ++i)
+            std::swap(sample[size_t(i)],
+                      sample[size_t(i) + std::uniform_int_distribution<size_t>(
+                                             0, size_t(n - 1 - i))(rng)]);
         sample.resize(size_t(sampleSize));
+        std::sort(sample.begin(), sample.end());
     }
     const auto m = int64_t(sample.size());
-    std::vector<float> centroids;
-    centroids.reserve(size_t(k * d));
-    std::vector<double> nearest(size_t(m), std::numeric_limits<double>::infinity());
+    // Squared distance of each sample point to its nearest centre so far, and their sums over
+    // fixed blocks: the block sums are added in block order, so the draw does not depend on how
+    // many threads computed them.
+    constexpr int64_t kBlock = 2048;
+    const int64_t blocks = (m + kBlock - 1) / kBlock;
+    std::vector<float> nearest(size_t(m), std::numeric_limits<float>::infinity());
+    std::vector<double> blockSums(size_t(blocks), 0.0);
+    std::vector<float> centroids(size_t(int64_t(k) * d));
     int64_t chosen = sample[std::uniform_int_distribution<size_t>(0, size_t(m - 1))(rng)];
     for (int c = 0; c < k; ++c) {
-        centroids.insert(centroids.end(), x + chosen * d, x + (chosen + 1) * d);
-        const float* centre = x + chosen * d;
-        double total = 0;
-        for (int64_t i = 0; i < m; ++i) {
-            const float* p = x + sample[size_t(i)] * d;
+        std::copy(x + chosen * d, x + (chosen + 1) * d, centroids.begin() + int64_t(c) * d);
+        if (c + 1 == k)
+            break;
+        if (cancel && c % 64 == 0 && cancel->isCancelled())
+            return {};
+        if (onProgress && c % 256 == 0)
+            onProgress(double(c) / k);
+        const float* centre = centroids.data() + int64_t(c) * d;
+#pragma omp parallel for schedule(static)
+        for (int64_t b = 0; b < blocks; ++b) {
             double sum = 0;
-            for (int64_t t = 0; t < d; ++t) {
-                const double diff = double(p[t]) - centre[t];
-                sum += diff * diff;
+            for (int64_t i = b * kBlock; i < std::min(m, (b + 1) * kBlock); ++i) {
+                const float dist = squaredDistance(x + sample[size_t(i)] * d, centre, d);
+                if (dist < nearest[size_t(i)])
+                    nearest[size_t(i)] = dist;
+                sum += nearest[size_t(i)];
             }
-            nearest[size_t(i)] = std::min(nearest[size_t(i)], sum);
-            total += nearest[size_t(i)];
+            blockSums[size_t(b)] = sum;
         }
-        // The next centre: a point drawn with probability proportional to its squared distance.
-        double target = std::uniform_real_distribution<double>(0, total)(rng);
-        int64_t pick = m - 1;
-        for (int64_t i = 0; i < m; ++i) {
-            target -= nearest[size_t(i)];
-            if (target <= 0) {
-                pick = i;
-                break;
+        double total = 0;
+        for (const double sum : blockSums)
+            total += sum;
+        // The next centre: a point drawn with probability proportional to its squared distance
+        // (every point lies on a centre already when the total is 0: then uniformly).
+        int64_t pick = -1;
+        if (total > 0) {
+            double target = std::uniform_real_distribution<double>(0, total)(rng);
+            int64_t b = 0;
+            while (b + 1 < blocks && target >= blockSums[size_t(b)])
+                target -= blockSums[size_t(b++)];
+            const int64_t end = std::min(m, (b + 1) * kBlock);
+            for (int64_t i = b * kBlock; i < end && pick < 0; ++i) {
+                target -= nearest[size_t(i)];
+                if (target < 0)
+                    pick = i;
+            }
+            // Rounding left the target past the block's last point: its last point with weight.
+            for (int64_t i = end - 1; pick < 0 && i >= b * kBlock; --i) {
+                if (nearest[size_t(i)] > 0)
+                    pick = i;
             }
         }
+        if (pick < 0)
+            pick = int64_t(std::uniform_int_distribution<size_t>(0, size_t(m - 1))(rng));
         chosen = sample[size_t(pick)];
     }
     return centroids;
+}
+
+namespace {
+
+int64_t kmeansPlusPlusSample(int64_t n, int k)
+{
+    // 32 points per centre (160,000 at the paper's k = 5,000): enough for the seeding to find
+    // every group of that size; k-means's iterations then use every point.
+    return std::min<int64_t>(n, std::max<int64_t>(32 * int64_t(k), 4096));
 }
 
 } // namespace
@@ -203,47 +259,65 @@ KMeansResult kmeans(const float* points, int64_t n, int64_t d, const KMeansOptio
     const int k = options.k;
     {
         std::lock_guard<std::mutex> lock(g_faissInterruptMutex);
-        faiss::InterruptCallback::instance.reset(new FaissCancel(cancel));
-        faiss::ClusteringParameters parameters;
-        parameters.niter = options.iterations;
-        parameters.nredo = options.restarts;
-        parameters.seed = int(options.seed & 0x7fffffff);
-        parameters.verbose = false;
-        // Use every point (FAISS otherwise subsamples 256 per centroid) and do not warn about
-        // few points per centroid: tiny clusters are legitimate here.
-        parameters.max_points_per_centroid = int(std::max<int64_t>(256, n / k + 1));
-        parameters.min_points_per_centroid = 1;
-        faiss::Clustering clustering(int(d), k, parameters);
-        // k-means++ where its cost (k passes over a sample) stays small next to k-means itself.
-        const int64_t sample = std::min<int64_t>(n, 32 * int64_t(k));
-        if (double(k) * double(sample) * double(d) <= 2e10 && options.restarts == 1)
-            clustering.centroids = kmeansPlusPlus(points, n, d, k, sample, options.seed);
-        faiss::IndexFlatL2 index(d);
-        try {
-            clustering.train(n, points, index);
-        } catch (const faiss::FaissException& e) {
+        double bestObjective = std::numeric_limits<double>::infinity();
+        for (int restart = 0; restart < options.restarts; ++restart) {
+            faiss::ClusteringParameters parameters;
+            parameters.niter = options.iterations;
+            parameters.nredo = 1; // restarts are ours, each from its own k-means++ seeds
+            parameters.seed = int((options.seed + uint64_t(restart)) & 0x7fffffff);
+            parameters.verbose = false;
+            // Use every point (FAISS otherwise subsamples 256 per centroid) and do not warn
+            // about few points per centroid: tiny clusters are legitimate here.
+            parameters.max_points_per_centroid = int(std::max<int64_t>(256, n / k + 1));
+            parameters.min_points_per_centroid = 1;
+            faiss::Clustering clustering(int(d), k, parameters);
+            // The share of the work before the final assignment (0.7) is split: a tenth for
+            // the seeding, the rest for the iterations.
+            const double share = 0.7 / options.restarts;
+            const double base = share * restart;
+            if (options.kmeansPlusPlus) {
+                clustering.centroids = kmeansPlusPlus(
+                    points, n, d, k, kmeansPlusPlusSample(n, k), options.seed + uint64_t(restart),
+                    cancel, [&](double f) {
+                        if (onProgress)
+                            onProgress(base + 0.1 * share * f);
+                    });
+                if (cancel && cancel->isCancelled())
+                    return {};
+                if (onProgress)
+                    onProgress(base + 0.1 * share);
+            }
+            faiss::InterruptCallback::instance.reset(new FaissCancel(cancel));
+            faiss::IndexFlatL2 index(d);
+            try {
+                clustering.train(n, points, index);
+            } catch (const faiss::FaissException& e) {
+                faiss::InterruptCallback::instance.reset();
+                if (cancel && cancel->isCancelled())
+                    return {};
+                throw Error(std::string("k-means failed: ") + e.what());
+            }
             faiss::InterruptCallback::instance.reset();
-            if (cancel && cancel->isCancelled())
-                return {};
-            throw Error(std::string("k-means failed: ") + e.what());
+            const double objective = clustering.iteration_stats.empty()
+                                         ? 0
+                                         : clustering.iteration_stats.back().obj;
+            if (restart == 0 || objective < bestObjective) {
+                bestObjective = objective;
+                result.centroids = clustering.centroids;
+            }
+            if (onProgress && restart + 1 < options.restarts)
+                onProgress(base + share);
         }
-        faiss::InterruptCallback::instance.reset();
-        result.centroids = clustering.centroids;
     }
     if (onProgress)
         onProgress(0.7);
 
-    // Final assignment: the nearest centroid (so that routing and assignment agree).
+    // Final assignment: the nearest centroid, searched as the router searches (so that routing
+    // and assignment agree).
     result.assignment.assign(size_t(n), 0);
     result.distances.assign(size_t(n), 0.f);
-    {
-        faiss::IndexFlatL2 index(d);
-        index.add(k, result.centroids.data());
-        std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(n));
-        index.search(n, points, 1, result.distances.data(), labels.data());
-        for (int64_t i = 0; i < n; ++i)
-            result.assignment[size_t(i)] = int32_t(labels[size_t(i)]);
-    }
+    CentroidSearch(result.centroids, k, d)
+        .search(points, n, 1, result.assignment.data(), result.distances.data());
     if (options.balanced) {
         const auto capacity = int64_t(
             std::ceil(options.maxClusterSizeFactor * double(n) / double(k)));
@@ -306,36 +380,6 @@ clusterKeywords(const std::vector<std::string>& texts, const std::vector<int32_t
 
 namespace {
 
-constexpr char kMatrixMagic[8] = {'M', 'O', 'I', 'N', 'V', 'E', 'C', '1'};
-
-void writeMatrix(const std::string& path, const float* data, int64_t rows, int64_t cols)
-{
-    AtomicFileWriter file(path);
-    file.write(kMatrixMagic, sizeof kMatrixMagic);
-    const uint64_t shape[2] = {uint64_t(rows), uint64_t(cols)};
-    file.write(shape, sizeof shape);
-    file.write(data, size_t(rows * cols) * sizeof(float));
-    file.commit();
-}
-
-std::vector<float> readMatrix(const std::string& path, int64_t* rows, int64_t* cols)
-{
-    std::ifstream in(path, std::ios::binary);
-    char magic[8] = {};
-    uint64_t shape[2] = {0, 0};
-    in.read(magic, sizeof magic);
-    in.read(reinterpret_cast<char*>(shape), sizeof shape);
-    if (!in || std::memcmp(magic, kMatrixMagic, sizeof magic) != 0)
-        throw Error(path + " is not a MoIN vector file (damaged? cluster again)");
-    std::vector<float> data(size_t(shape[0] * shape[1]));
-    in.read(reinterpret_cast<char*>(data.data()), std::streamsize(data.size() * sizeof(float)));
-    if (!in)
-        throw Error(path + " is shorter than its header says (damaged? cluster again)");
-    *rows = int64_t(shape[0]);
-    *cols = int64_t(shape[1]);
-    return data;
-}
-
 json embedderKey(const EmbedderOptions& o)
 {
     json key = {{"kind", o.kind}};
@@ -355,6 +399,93 @@ json embedderKey(const EmbedderOptions& o)
 std::string clusterRunDirectory(Workspace& workspace, int64_t runId)
 {
     return (fs::path(workspace.indexesDirectory()) / ("run-" + std::to_string(runId))).string();
+}
+
+namespace {
+
+constexpr char kVectorMagic[8] = {'M', 'O', 'I', 'N', 'V', 'E', 'C', '1'};
+constexpr uint64_t kVectorHeaderBytes = sizeof kVectorMagic + 2 * sizeof(uint64_t);
+
+// The first bytes of a file, printable, for an error message.
+std::string shownBytes(const char* bytes, size_t count)
+{
+    std::string out;
+    for (size_t i = 0; i < count; ++i) {
+        const auto c = static_cast<unsigned char>(bytes[i]);
+        if (c >= 32 && c < 127 && c != '\\') {
+            out += char(c);
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+VectorFile readVectorFile(const std::string& path)
+{
+    const std::string hint = " (hint: the run's files are damaged; cluster again)";
+    std::error_code ec;
+    const uint64_t size = fs::file_size(path, ec);
+    std::ifstream in(path, std::ios::binary);
+    if (ec || !in)
+        throw Error("cannot read the vector file " + path + ": "
+                    + (ec ? ec.message() : std::string("it cannot be opened")) + hint);
+    char header[kVectorHeaderBytes] = {};
+    in.read(header, std::streamsize(std::min<uint64_t>(size, kVectorHeaderBytes)));
+    if (std::memcmp(header, kVectorMagic, std::min<size_t>(size, sizeof kVectorMagic)) != 0
+        || size < sizeof kVectorMagic) {
+        throw Error(path + " is not a MoIN vector file: expected it to start with \"MOINVEC1\", "
+                    "found \"" + shownBytes(header, size_t(std::min<uint64_t>(size, 8))) + "\""
+                    + hint);
+    }
+    if (size < kVectorHeaderBytes) {
+        throw Error(path + " is truncated: a MoIN vector file has a " + std::to_string(kVectorHeaderBytes)
+                    + "-byte header, the file has " + std::to_string(size) + " bytes" + hint);
+    }
+    uint64_t shape[2] = {0, 0};
+    std::memcpy(shape, header + sizeof kVectorMagic, sizeof shape);
+    // At most 2^40 values: a damaged header must not ask for an absurd allocation or overflow.
+    const bool plausible = shape[0] >= 1 && shape[1] >= 1 && shape[1] <= (uint64_t(1) << 24)
+                           && shape[0] <= (uint64_t(1) << 40) / shape[1];
+    const uint64_t expected =
+        plausible ? kVectorHeaderBytes + shape[0] * shape[1] * sizeof(float) : 0;
+    if (!plausible || expected != size) {
+        throw Error(path + " does not match its header: " + std::to_string(shape[0]) + " x "
+                    + std::to_string(shape[1]) + " vectors"
+                    + (plausible ? " need " + std::to_string(expected) + " bytes"
+                                 : std::string(" is not a valid shape"))
+                    + ", the file has " + std::to_string(size) + " bytes"
+                    + (plausible && size < expected ? " (truncated)" : "") + hint);
+    }
+    VectorFile file;
+    file.rows = int64_t(shape[0]);
+    file.cols = int64_t(shape[1]);
+    file.values.resize(size_t(shape[0] * shape[1]));
+    in.read(reinterpret_cast<char*>(file.values.data()),
+            std::streamsize(file.values.size() * sizeof(float)));
+    if (!in)
+        throw Error("reading " + path + " failed after its header" + hint);
+    return file;
+}
+
+void writeVectorFile(const std::string& path, const float* values, int64_t rows, int64_t cols)
+{
+    AtomicFileWriter file(path);
+    file.write(kVectorMagic, sizeof kVectorMagic);
+    const uint64_t shape[2] = {uint64_t(rows), uint64_t(cols)};
+    file.write(shape, sizeof shape);
+    file.write(values, size_t(rows * cols) * sizeof(float));
+    file.commit();
+}
+
+VectorFile readRunCentroids(Workspace& workspace, int64_t runId)
+{
+    return readVectorFile(
+        (fs::path(clusterRunDirectory(workspace, runId)) / "centroids.f32").string());
 }
 
 int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
@@ -436,9 +567,10 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
         previous.bind(1, fingerprint).bind(2, embedderKey(options.embedder).dump());
         if (previous.step()) {
             const fs::path from = clusterRunDirectory(workspace, previous.columnInt64(0));
-            int64_t rows = 0;
-            vectors = readMatrix((from / "embeddings.f32").string(), &rows, &d);
-            if (rows == n) {
+            VectorFile stored = readVectorFile((from / "embeddings.f32").string());
+            vectors = std::move(stored.values);
+            d = stored.cols;
+            if (stored.rows == n) {
                 report("reusing embeddings of run " + std::to_string(previous.columnInt64(0)), 1);
                 embedder = Embedder::load((from / "embedder").string(), model);
             }
@@ -467,7 +599,7 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
             }
         }
         embedder->save((dir / "embedder").string());
-        writeMatrix((dir / "embeddings.f32").string(), vectors.data(), n, d);
+        writeVectorFile((dir / "embeddings.f32").string(), vectors.data(), n, d);
 
         // 3. k-means.
         report("k-means", 0);
@@ -478,7 +610,7 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
             return 0;
         }
         const int k = options.kmeans.k;
-        writeMatrix((dir / "centroids.f32").string(), clusters.centroids.data(), k, d);
+        writeVectorFile((dir / "centroids.f32").string(), clusters.centroids.data(), k, d);
 
         // 4. Keywords and samples.
         report("keywords", 0);

@@ -6,26 +6,126 @@
 #include "moin/model.h"
 #include "moin/workspace.h"
 
-#include <faiss/IndexFlat.h>
-#include <faiss/utils/distances.h>
+#include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <limits>
 #include <optional>
-
-namespace fs = std::filesystem;
+#include <utility>
 
 namespace moin {
 
+namespace {
+
+// Candidates kept beyond the m asked for, to be re-ranked by their exact distance: the BLAS
+// form ||c||^2 - 2 c.x rounds differently from (x - c)^2, so two centroids at nearly equal
+// distances can swap places in it.
+constexpr int kSpareCandidates = 8;
+// Queries multiplied by the centroids at once: (256, k) scores stay small (5 MB at k = 5,000).
+constexpr int64_t kQueryBlock = 256;
+
+double exactSquaredDistance(const float* x, const float* c, int64_t d)
+{
+    double sum = 0;
+    for (int64_t t = 0; t < d; ++t) {
+        const double diff = double(x[t]) - double(c[t]);
+        sum += diff * diff;
+    }
+    return sum;
+}
+
+// The `keep` smallest of `scores` (k) as (score, index), smallest first, ties to the lower
+// index: one pass with a small sorted buffer, since keep is a handful and k is thousands.
+void smallest(const float* scores, int64_t k, int keep, std::pair<float, int32_t>* best)
+{
+    int filled = 0;
+    for (int64_t c = 0; c < k; ++c) {
+        const float s = scores[c];
+        if (filled == keep && !(s < best[keep - 1].first))
+            continue;
+        int at = filled == keep ? keep - 1 : filled++;
+        while (at > 0 && s < best[at - 1].first) {
+            best[at] = best[at - 1];
+            --at;
+        }
+        best[at] = {s, int32_t(c)};
+    }
+}
+
+} // namespace
+
+CentroidSearch::CentroidSearch(std::vector<float> centroids, int64_t k, int64_t d)
+    : m_centroids(std::move(centroids)), m_k(k), m_d(d)
+{
+    if (k < 1 || d < 1 || int64_t(m_centroids.size()) != k * d) {
+        throw Error("centroid search needs k x d values with k, d >= 1; got "
+                    + std::to_string(m_centroids.size()) + " values for k = " + std::to_string(k)
+                    + ", d = " + std::to_string(d));
+    }
+    m_norms.resize(size_t(k));
+    for (int64_t c = 0; c < k; ++c) {
+        const float* row = m_centroids.data() + c * d;
+        m_norms[size_t(c)] = cblas_sdot(int(d), row, 1, row, 1);
+    }
+}
+
+void CentroidSearch::search(const float* queries, int64_t n, int m, int32_t* labels,
+                            float* squaredDistances) const
+{
+    if (m < 1 || m > m_k) {
+        throw Error("asked for the " + std::to_string(m) + " nearest of "
+                    + std::to_string(m_k) + " centroids; ask for 1 to " + std::to_string(m_k));
+    }
+    const int keep = int(std::min<int64_t>(m_k, m + kSpareCandidates));
+    const int64_t k = m_k;
+    const int64_t d = m_d;
+    std::vector<float> products(size_t(std::min(n, kQueryBlock) * k)); // (block rows, k)
+    for (int64_t start = 0; start < n; start += kQueryBlock) {
+        const int64_t rows = std::min(kQueryBlock, n - start);
+        const float* x = queries + start * d;
+        // products = x (rows, d) . centroids^T (d, k); one query is a gemv.
+        if (rows == 1) {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, int(k), int(d), 1.f, m_centroids.data(),
+                        int(d), x, 1, 0.f, products.data(), 1);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(k), int(d), 1.f,
+                        x, int(d), m_centroids.data(), int(d), 0.f, products.data(), int(k));
+        }
+        // Rows are independent; each is done by one thread, so the result does not depend on
+        // the thread count.
+#pragma omp parallel if (rows >= 16)
+        {
+            std::vector<std::pair<float, int32_t>> top(static_cast<size_t>(keep));
+            std::vector<std::pair<double, int32_t>> exact(static_cast<size_t>(keep));
+#pragma omp for schedule(static)
+            for (int64_t r = 0; r < rows; ++r) {
+                float* scores = products.data() + r * k;
+                // ||x - c||^2 - ||x||^2 = ||c||^2 - 2 c.x: the ranking without the query's norm.
+                for (int64_t c = 0; c < k; ++c)
+                    scores[c] = m_norms[size_t(c)] - 2.f * scores[c];
+                smallest(scores, k, keep, top.data());
+                const float* query = x + r * d;
+                for (int j = 0; j < keep; ++j) {
+                    const float* centroid = m_centroids.data() + int64_t(top[size_t(j)].second) * d;
+                    exact[size_t(j)] = {exactSquaredDistance(query, centroid, d),
+                                        top[size_t(j)].second};
+                }
+                std::partial_sort(exact.begin(), exact.begin() + m, exact.end());
+                for (int j = 0; j < m; ++j) {
+                    labels[(start + r) * m + j] = exact[size_t(j)].second;
+                    squaredDistances[(start + r) * m + j] = float(exact[size_t(j)].first);
+                }
+            }
+        }
+    }
+}
+
 struct Router::Impl {
     int64_t runId = 0;
-    int k = 0;
-    int64_t d = 0;
     std::optional<LanguageModel> ownModel;
     std::unique_ptr<Embedder> embedder;
-    std::unique_ptr<faiss::IndexFlatL2> index;
+    CentroidSearch centroids;
 };
 
 Router::Router(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -35,10 +135,6 @@ Router::~Router() = default;
 
 Router Router::open(Workspace& workspace, int64_t runId, const LanguageModel* model)
 {
-    // FAISS searches fewer than 20 queries without BLAS, one centroid at a time: measured 4x
-    // slower than BLAS for one query against 5,000 x 256 centroids (bench_scale). A router
-    // mostly sees one query at a time.
-    faiss::distance_compute_blas_threshold = 1;
     if (runId == 0)
         runId = activeClusterRun(workspace);
     if (runId == 0) {
@@ -47,22 +143,9 @@ Router Router::open(Workspace& workspace, int64_t runId, const LanguageModel* mo
     }
     auto impl = std::make_unique<Impl>();
     impl->runId = runId;
-    const fs::path dir = clusterRunDirectory(workspace, runId);
-    std::ifstream in(dir / "centroids.f32", std::ios::binary);
-    char magic[8] = {};
-    uint64_t shape[2] = {0, 0};
-    in.read(magic, 8);
-    in.read(reinterpret_cast<char*>(shape), sizeof shape);
-    if (!in || std::memcmp(magic, "MOINVEC1", 8) != 0 || shape[0] < 1 || shape[1] < 1)
-        throw Error("the centroids of run " + std::to_string(runId) + " in " + dir.string()
-                    + " are missing or damaged (hint: cluster again)");
-    impl->k = int(shape[0]);
-    impl->d = int64_t(shape[1]);
-    std::vector<float> centroids(size_t(shape[0] * shape[1]));
-    in.read(reinterpret_cast<char*>(centroids.data()),
-            std::streamsize(centroids.size() * sizeof(float)));
-    if (!in)
-        throw Error("the centroids file of run " + std::to_string(runId) + " is truncated");
+    VectorFile centroids = readRunCentroids(workspace, runId);
+    const int64_t d = centroids.cols;
+    impl->centroids = CentroidSearch(std::move(centroids.values), centroids.rows, d);
     std::string embedderKind = "tfidf";
     {
         Statement query = workspace.database().prepare("SELECT embedder FROM cluster_runs WHERE id = ?");
@@ -74,20 +157,19 @@ Router Router::open(Workspace& workspace, int64_t runId, const LanguageModel* mo
         impl->ownModel = LanguageModel::load(workspace.baseModelDirectory());
         model = &*impl->ownModel;
     }
-    impl->embedder = Embedder::load((dir / "embedder").string(), model);
-    if (impl->embedder->dimensions() != impl->d) {
+    const std::string dir = clusterRunDirectory(workspace, runId);
+    impl->embedder = Embedder::load(dir + "/embedder", model);
+    if (impl->embedder->dimensions() != d) {
         throw Error("run " + std::to_string(runId) + ": the embedder has "
                     + std::to_string(impl->embedder->dimensions())
-                    + " dimensions but the centroids " + std::to_string(impl->d));
+                    + " dimensions but the centroids " + std::to_string(d));
     }
-    impl->index = std::make_unique<faiss::IndexFlatL2>(impl->d);
-    impl->index->add(impl->k, centroids.data());
     return Router(std::move(impl));
 }
 
 std::vector<float> Router::embed(const std::vector<std::string>& texts) const
 {
-    std::vector<float> vectors(texts.size() * size_t(m_impl->d));
+    std::vector<float> vectors(texts.size() * size_t(dimensions()));
     if (!texts.empty())
         m_impl->embedder->embed(texts, vectors.data());
     return vectors;
@@ -96,16 +178,17 @@ std::vector<float> Router::embed(const std::vector<std::string>& texts) const
 std::vector<RouteDecision> Router::routeVectors(const float* vectors, int64_t n,
                                                 int candidates) const
 {
-    const int64_t m = std::max(1, std::min(candidates, m_impl->k));
+    const int m = std::max(1, std::min(candidates, experts()));
     std::vector<float> distances(size_t(n * m));
-    std::vector<faiss::Index::idx_t> labels(size_t(n * m));
+    std::vector<int32_t> labels(size_t(n * m));
     if (n > 0)
-        m_impl->index->search(n, vectors, m, distances.data(), labels.data());
+        m_impl->centroids.search(vectors, n, m, labels.data(), distances.data());
     std::vector<RouteDecision> decisions(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
         RouteDecision& decision = decisions[size_t(i)];
+        decision.candidates.reserve(size_t(m));
         for (int64_t j = 0; j < m; ++j) {
-            decision.candidates.push_back({int(labels[size_t(i * m + j)]),
+            decision.candidates.push_back({labels[size_t(i * m + j)],
                                            std::sqrt(std::max(0.f, distances[size_t(i * m + j)]))});
         }
         decision.expert = decision.candidates.front().expert;
@@ -122,7 +205,7 @@ std::vector<RouteDecision> Router::route(const std::vector<std::string>& texts,
 }
 
 int64_t Router::runId() const { return m_impl->runId; }
-int Router::experts() const { return m_impl->k; }
-int Router::dimensions() const { return int(m_impl->d); }
+int Router::experts() const { return int(m_impl->centroids.size()); }
+int Router::dimensions() const { return int(m_impl->centroids.dimensions()); }
 
 } // namespace moin

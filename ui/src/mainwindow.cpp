@@ -5,6 +5,7 @@
 #include "clustermapview.h"
 #include "corpusview.h"
 #include "emptystateview.h"
+#include "moin/blaskernels.h"
 #include "moin/device.h"
 #include "moin/ui/appsettings.h"
 #include "moin/ui/recentworkspaces.h"
@@ -431,6 +432,16 @@ void MainWindow::updateDeviceStatus()
 
 void MainWindow::showAbout()
 {
+    // OpenBLAS's kernels and who chose them (see moin/blaskernels.h).
+    const BlasKernels blas = blasKernels();
+    QString kernels = QString::fromStdString(blas.core);
+    if (blas.core.empty())
+        kernels = tr("not reported (the BLAS is not OpenBLAS)");
+    else if (blas.chosenByMoin)
+        kernels = tr("%1 (OPENBLAS_CORETYPE chosen by MoIN Studio for this CPU)").arg(kernels);
+    else if (!blas.coretypeVariable.empty())
+        kernels = tr("%1 (OPENBLAS_CORETYPE=%2, set by you)")
+                      .arg(kernels, QString::fromStdString(blas.coretypeVariable));
     const QString text =
         tr("<h3>MoIN Studio %1</h3>"
            "<p>Train, inspect and chat with a mixture of introvert experts: one LoRA adapter per "
@@ -443,12 +454,13 @@ void MainWindow::showAbout()
            "<tr><td>SQLite</td><td>%5</td></tr>"
            "<tr><td>QCustomPlot</td><td>%6</td></tr>"
            "<tr><td>Device</td><td>%7</td></tr>"
+           "<tr><td>BLAS kernels</td><td>%8</td></tr>"
            "</table>")
             .arg(QString::fromStdString(moinVersion()), QString::fromLatin1(qVersion()),
                  QString::fromStdString(torchVersion()), QString::fromStdString(faissVersion()),
                  QString::fromStdString(sqliteLibraryVersion()),
                  QString::fromLatin1(QCUSTOMPLOT_VERSION_STR),
-                 QString::fromStdString(defaultDeviceId()));
+                 QString::fromStdString(defaultDeviceId()), kernels.toHtmlEscaped());
     auto* box = new QMessageBox(QMessageBox::NoIcon, tr("About MoIN Studio"), text,
                                 QMessageBox::Ok, this);
     box->setObjectName("aboutBox");

@@ -21,8 +21,13 @@ struct KMeansOptions {
     int k = 8;
     /// Lloyd iterations. Default 25.
     int iterations = 25;
-    /// Independent k-means runs from different initial centroids; the best is kept. Default 1.
+    /// Independent k-means runs from different initial centroids (seeds seed, seed + 1, ...);
+    /// the lowest objective is kept. Default 1.
     int restarts = 1;
+    /// Start from k-means++ seeds (kmeansPlusPlus on a sample of min(n, max(32 k, 4096))
+    /// points), at every k. False starts from k random points, FAISS's own start: worse, kept
+    /// for comparison. Default true.
+    bool kmeansPlusPlus = true;
     /// Seed of the initial centroids. Default 1234.
     uint64_t seed = 1234;
     /// Keep every cluster's size at most maxClusterSizeFactor * n / k (c-BTM's balanced
@@ -55,6 +60,16 @@ struct KMeansResult {
 KMeansResult kmeans(const float* points, int64_t n, int64_t d, const KMeansOptions& options,
                     const std::function<void(double)>& onProgress = {},
                     const CancelToken* cancel = nullptr);
+
+/// k-means++ seeding (Arthur & Vassilvitskii 2007) on a uniform sample of `sampleSize` of the
+/// n points (all of them when sampleSize >= n): the first centre uniformly, each next one drawn
+/// with probability proportional to its squared distance to the nearest centre so far. The
+/// distance updates run on OpenMP's threads; the result depends only on the seed, not on the
+/// thread count. Returns (k, d) row-major, or nothing when cancelled; `onProgress` gets 0..1.
+std::vector<float> kmeansPlusPlus(const float* points, int64_t n, int64_t d, int k,
+                                  int64_t sampleSize, uint64_t seed,
+                                  const CancelToken* cancel = nullptr,
+                                  const std::function<void(double)>& onProgress = {});
 
 /// Class-based tf-idf (as BERTopic labels topics): the `top` words that set each cluster apart.
 /// Returns k lists of (word, weight), best first.
@@ -133,5 +148,22 @@ std::vector<ClusterInfo> listClusters(Workspace& workspace, int64_t runId);
 std::vector<ChunkPlacement> listPlacements(Workspace& workspace, int64_t runId);
 /// Folder of a run's files (embeddings, centroids, embedder).
 std::string clusterRunDirectory(Workspace& workspace, int64_t runId);
+
+/// A matrix of fp32 vectors as a run stores them (embeddings.f32, centroids.f32): the 8 bytes
+/// "MOINVEC1", rows and columns as two little-endian uint64, then rows x cols little-endian
+/// fp32, row-major; nothing after.
+struct VectorFile {
+    int64_t rows = 0;
+    int64_t cols = 0;
+    /// (rows, cols) row-major.
+    std::vector<float> values;
+};
+/// The one reader of that format. Throws moin::Error naming the file, what was expected and
+/// what was found, for a missing, foreign, empty-shaped, truncated or over-long file.
+VectorFile readVectorFile(const std::string& path);
+/// Writes one atomically.
+void writeVectorFile(const std::string& path, const float* values, int64_t rows, int64_t cols);
+/// The centroids of a run, (k, d): readVectorFile of its centroids.f32.
+VectorFile readRunCentroids(Workspace& workspace, int64_t runId);
 
 } // namespace moin

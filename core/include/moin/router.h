@@ -11,7 +11,8 @@ namespace moin {
 class LanguageModel;
 class Workspace;
 
-/// An expert and how far the query is from its centroid (L2, in embedding space).
+/// An expert and how far the query is from its centroid: the L2 distance (not squared), in
+/// embedding space.
 struct RouteCandidate {
     int expert = 0;
     float distance = 0;
@@ -26,7 +27,36 @@ struct RouteDecision {
     std::vector<RouteCandidate> candidates;
 };
 
-/// The centroids of one clustering run in a FAISS index, with that run's embedder.
+/// Nearest centroids by squared L2 distance. A query's distances to all k centroids come from
+/// one BLAS product against the (k, d) centroid matrix (||c||^2 - 2 c.x, the query's own norm
+/// being common to all); a partial sort keeps the best few, whose distances are then measured
+/// exactly (double sums of squared differences) and which are ranked by them, ties to the lower
+/// index. No process-wide state: searches may run from several threads at once.
+class CentroidSearch {
+public:
+    CentroidSearch() = default;
+    /// `centroids` row-major (k, d); k and d at least 1, values finite.
+    CentroidSearch(std::vector<float> centroids, int64_t k, int64_t d);
+
+    /// For each of the n row-major query vectors (n, d): the m nearest centroids (1 <= m <= k),
+    /// nearest first, into `labels` (n, m) and their squared L2 distances into
+    /// `squaredDistances` (n, m).
+    void search(const float* queries, int64_t n, int m, int32_t* labels,
+                float* squaredDistances) const;
+
+    int64_t size() const { return m_k; }
+    int64_t dimensions() const { return m_d; }
+    /// (k, d) row-major.
+    const std::vector<float>& centroids() const { return m_centroids; }
+
+private:
+    std::vector<float> m_centroids; // (k, d)
+    std::vector<float> m_norms;     // (k) squared L2 norms
+    int64_t m_k = 0;
+    int64_t m_d = 0;
+};
+
+/// The centroids of one clustering run, searched with CentroidSearch, with that run's embedder.
 class Router {
 public:
     /// Opens the workspace's active run (or `runId`). The "model" embedder needs `model` (the
