@@ -355,8 +355,9 @@ SpecialisationMatrix computeSpecialisation(Workspace& workspace,
             const PerplexityResult result = perplexityOfSequences(model, sequences(cluster));
             computed.push_back({modelId, cluster, cellKey(modelId, cluster), result});
             ++matrix.computedCells;
+            ++done;
             if (onProgress)
-                onProgress(++done, total);
+                onProgress(done, total);
             return result.perplexity;
         };
         for (int cluster : baseTodo) {

@@ -182,6 +182,9 @@ SpecialisationPanel::SpecialisationPanel(QWidget* parent) : QWidget(parent)
     scale->axis()->setNumberFormat(QStringLiteral("f"));
     m_plot->plotLayout()->addElement(0, 1, scale);
     m_colourMap->setColorScale(scale);
+    // After setColorScale: the scale hands its own (default) gradient to the map.
+    scale->setGradient(divergingGradient());
+    scale->axis()->setNumberPrecision(2);
     auto* marginGroup = new QCPMarginGroup(m_plot);
     m_plot->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, marginGroup);
     scale->setMarginGroup(QCP::msBottom | QCP::msTop, marginGroup);
