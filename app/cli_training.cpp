@@ -7,6 +7,7 @@
 #include "moin/coordinator.h"
 #include "moin/error.h"
 #include "moin/evaluation.h"
+#include "moin/specialisation.h"
 #include "moin/trainer.h"
 #include "moin/training.h"
 #include "moin/workspace.h"
@@ -436,6 +437,133 @@ void addJobs(CLI::App& app)
     });
 }
 
+std::string percent(double value)
+{
+    if (!std::isfinite(value))
+        return "-";
+    char text[32];
+    std::snprintf(text, sizeof text, "%+.1f%%", 100 * value);
+    return text;
+}
+
+/// A difference of two fractions, in percentage points.
+std::string points(double value)
+{
+    if (!std::isfinite(value))
+        return "-";
+    char text[32];
+    std::snprintf(text, sizeof text, "%+.1f pt", 100 * value);
+    return text;
+}
+
+/// `moin eval --matrix`: the matrix as one JSON object, or as a table with the advice.
+void printMatrix(const std::string& dir, const moin::SpecialisationOptions& options, bool asJson)
+{
+    moin::Workspace workspace = moin::Workspace::open(dir);
+    installInterruptHandler();
+    ProgressBar bar("scoring");
+    const moin::SpecialisationMatrix m = moin::computeSpecialisation(
+        workspace, options,
+        [&](int done, int total) { bar.update(done, total, "perplexities"); }, &g_interrupt);
+    bar.finish();
+    if (m.cancelled) {
+        throw moin::Error("interrupted: " + std::to_string(m.computedCells) + " of "
+                          + std::to_string(m.computedCells + m.missingCells)
+                          + " perplexities computed; the experts finished are stored, and the "
+                            "same command continues from there");
+    }
+    const auto advice = moin::adviseSpecialisation(workspace, m);
+    std::fprintf(stderr, "%d perplexities computed, %d reused from the workspace\n",
+                 m.computedCells, m.storedCells);
+    if (asJson) {
+        json base = json::object();
+        for (const auto& [cluster, perplexity] : m.basePerplexity)
+            base[std::to_string(cluster)] = numberOrNull(perplexity);
+        json rows = json::array();
+        for (const auto& e : m.experts) {
+            json perplexities = json::object();
+            for (const auto& [cluster, perplexity] : e.perplexity)
+                perplexities[std::to_string(cluster)] = numberOrNull(perplexity);
+            json row = {{"expert", e.expert},
+                        {"perplexity", perplexities},
+                        {"margin", numberOrNull(e.margin)}};
+            if (m.sampled) {
+                row["nearest"] = e.nearest;
+                row["random"] = e.random;
+            }
+            rows.push_back(row);
+        }
+        json notes = json::array();
+        for (const auto& a : advice) {
+            json causes = json::array();
+            for (const auto& cause : a.causes)
+                causes.push_back(moin::describeCause(cause));
+            notes.push_back({{"expert", a.expert},
+                             {"margin", numberOrNull(a.margin)},
+                             {"best_other_cluster", a.bestOtherCluster},
+                             {"causes", causes}});
+        }
+        const json out = {{"run", m.runId},         {"clusters", m.clusters},
+                          {"base_perplexity", base}, {"experts", rows},
+                          {"sampled", m.sampled},    {"negative_margins", notes}};
+        std::cout << out.dump(2) << "\n";
+        return;
+    }
+    // Columns in neighbour order; with sampling (or many clusters) one line per expert.
+    std::vector<float> centroids;
+    int64_t k = 0, d = 0;
+    try {
+        centroids = moin::clusterCentroids(workspace, m.runId, &k, &d);
+    } catch (const moin::Error&) {
+        // Without centroids the table keeps cluster order.
+    }
+    const std::vector<int> order = moin::neighbourOrder(m.clusters, centroids, d);
+    std::printf("Run %lld: %zu experts on %zu clusters%s. Cells: perplexity reduction against "
+                "the base; [own cluster].\n",
+                (long long)m.runId, m.experts.size(), m.clusters.size(),
+                m.sampled ? " (each expert on a sample of the clusters)" : "");
+    if (!m.sampled && order.size() <= 16) {
+        std::printf("%-8s", "");
+        for (int c : order)
+            std::printf(" %9s", ("c" + std::to_string(c)).c_str());
+        std::printf(" %9s\n%-8s", "margin", "base ppl");
+        for (int c : order)
+            std::printf(" %9.2f", m.basePerplexity.count(c) ? m.basePerplexity.at(c) : NAN);
+        std::printf("\n");
+        for (const auto& e : m.experts) {
+            std::printf("%-8s", ("expert " + std::to_string(e.expert)).c_str());
+            for (int c : order) {
+                const auto found = e.perplexity.find(c);
+                std::string cell = found == e.perplexity.end()
+                                       ? "-"
+                                       : percent(moin::relativeReduction(
+                                           m.basePerplexity.at(c), found->second));
+                if (c == e.expert)
+                    cell = "[" + cell + "]";
+                std::printf(" %9s", cell.c_str());
+            }
+            std::printf(" %9s\n", points(e.margin).c_str());
+        }
+    } else {
+        for (const auto& e : m.experts) {
+            std::printf("expert %4d: own cluster %s, best other (cluster %d) %s, margin %s\n",
+                        e.expert, percent(e.ownReduction).c_str(), e.bestOtherCluster,
+                        percent(e.bestOtherReduction).c_str(), points(e.margin).c_str());
+        }
+    }
+    if (advice.empty()) {
+        std::printf("\nEvery expert helps its own cluster more than any other.\n");
+        return;
+    }
+    std::printf("\nExperts that help another cluster more than their own:\n");
+    for (const auto& a : advice) {
+        std::printf("  expert %d (margin %s, best on cluster %d):\n", a.expert,
+                    points(a.margin).c_str(), a.bestOtherCluster);
+        for (const auto& cause : a.causes)
+            std::printf("    - %s\n", moin::describeCause(cause).c_str());
+    }
+}
+
 void addEval(CLI::App& app)
 {
     auto* cmd = app.add_subcommand(
@@ -445,7 +573,8 @@ void addEval(CLI::App& app)
     static moin::EvaluationOptions options;
     static std::string experts;
     cmd->add_option("DIR", dir, "Workspace folder")->required();
-    cmd->add_flag("--json", asJson, "Print one JSON line per expert");
+    cmd->add_flag("--json", asJson,
+                  "Print one JSON line per expert (with --matrix: one JSON object)");
     cmd->add_option("--run", options.runId, "Clustering run (default: the active run)");
     cmd->add_option("--experts", experts, "Cluster ids (default: every trained expert)");
     cmd->add_flag("--control", options.control,
@@ -453,7 +582,29 @@ void addEval(CLI::App& app)
     cmd->add_option("--max-chunks", options.maxChunks, "Held-out chunks per cluster at most");
     cmd->add_option("--device", options.device, "auto, cpu, cuda or cuda:N")
         ->capture_default_str();
+    static bool matrix = false;
+    static moin::SpecialisationOptions matrixOptions;
+    cmd->add_flag("--matrix", matrix,
+                  "Score every expert on every cluster: the expert x cluster perplexity matrix "
+                  "and each expert's specialisation margin (stored and reused)");
+    cmd->add_option("--max-clusters", matrixOptions.maxClusters,
+                    "With --matrix and more clusters than this, score each expert on its own "
+                    "cluster, its 8 nearest and 8 random ones")
+        ->capture_default_str();
+    cmd->add_option("--seed", matrixOptions.seed, "With --matrix: seed of the random clusters")
+        ->capture_default_str();
     cmd->callback([] {
+        if (matrix) {
+            if (options.control || !experts.empty()) {
+                throw moin::Error("--matrix scores every expert on every cluster; it does not "
+                                  "take --control or --experts");
+            }
+            matrixOptions.runId = options.runId;
+            matrixOptions.maxChunks = options.maxChunks;
+            matrixOptions.device = options.device;
+            printMatrix(dir, matrixOptions, asJson);
+            return;
+        }
         for (int64_t id : parseIdList(experts, "--experts"))
             options.experts.push_back(int(id));
         moin::Workspace workspace = moin::Workspace::open(dir);

@@ -6,11 +6,15 @@
 #include "testsupport.h"
 
 #include "../ui/src/jobtablemodel.h"
+#include "../ui/src/clustermapview.h"
 #include "../ui/src/losscurvepanel.h"
+#include "../ui/src/specialisationpanel.h"
 #include "../ui/src/trainingform.h"
 #include "../ui/src/trainingview.h"
 #include "moin/clustering.h"
 #include "moin/corpus.h"
+#include "moin/database.h"
+#include "moin/specialisation.h"
 #include "moin/training.h"
 #include "moin/workspace.h"
 
@@ -35,6 +39,8 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTableView>
+#include <QTableWidget>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -119,6 +125,7 @@ private slots:
     void formRemembersWhereJobsRun();
     void trainThroughTheForm();
     void stopQueuesRunningJobsAgain();
+    void specialisationTab();
 
 private:
     QTemporaryDir m_tmp;
@@ -673,6 +680,136 @@ void TestTrainingView::stopQueuesRunningJobsAgain()
     view.jobTable()->selectRow(0); // sorted by cluster: cluster 0
     QCOMPARE(view.jobTable()->model()->index(0, 0).data(JobTableModel::ClusterRole).toInt(), 0);
     QVERIFY(child<QAction>(view, "retryAction")->isEnabled());
+}
+
+// The Specialisation tab on three tiny experts: the heatmap's cells are the relative
+// reductions the core computes, the diagonal is outlined, the margin column holds the margins
+// and marks the negative ones (here and on the cluster map), and Compute runs off the UI
+// thread and can be cancelled.
+void TestTrainingView::specialisationTab()
+{
+    using moin::ui::SpecialisationPanel;
+    const testsupport::TopicWorkspace topics =
+        testsupport::makeTopicWorkspace(m_tmp.filePath("specialisation"));
+    testsupport::trainTinyExperts(topics.directory, topics.runId, {0, 1, 2});
+    moin::Workspace workspace = moin::Workspace::open(topics.directory.toStdString());
+
+    TrainingView view;
+    view.setWorkerExecutable(QStringLiteral(MOIN_CLI_PATH));
+    view.resize(1180, 760);
+    view.show();
+    view.showWorkspace(workspace);
+    QTRY_COMPARE_WITH_TIMEOUT(view.jobModel()->rowCount(), 3, 10000);
+    view.tabs()->setCurrentWidget(view.specialisation());
+    SpecialisationPanel* panel = view.specialisation();
+    auto* compute = child<QPushButton>(*panel, "computeSpecialisation");
+    auto* cancel = child<QPushButton>(*panel, "cancelSpecialisation");
+    // Nothing stored yet: the read-back finds every cell missing.
+    QTRY_VERIFY_WITH_TIMEOUT(panel->result() && !panel->isComputing(), 10000);
+    QVERIFY(panel->result()->error.isEmpty());
+    QCOMPARE(panel->result()->matrix.missingCells, 12);
+    QCOMPARE(compute->text(), QString("Compute"));
+
+    // Compute, then cancel at once: it stops before the first perplexity is in.
+    QSignalSpy finished(panel, &SpecialisationPanel::finished);
+    QTest::mouseClick(compute, Qt::LeftButton);
+    QVERIFY(panel->isComputing());
+    QVERIFY(!compute->isEnabled());
+    QVERIFY(cancel->isVisibleTo(panel) && cancel->isEnabled());
+    QTest::mouseClick(cancel, Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+    QCOMPARE(finished[0][0].toBool(), true);
+    QVERIFY(!panel->isComputing());
+    QVERIFY(compute->isEnabled());
+    QVERIFY(!cancel->isVisibleTo(panel));
+    QVERIFY(panel->result()->matrix.cancelled);
+    QVERIFY(panel->result()->thread != QCoreApplication::instance()->thread());
+
+    // Compute to the end, off the UI thread, with progress.
+    QSignalSpy progressed(panel, &SpecialisationPanel::progressed);
+    QTest::mouseClick(compute, Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 120000);
+    QCOMPARE(finished[1][0].toBool(), false);
+    QCOMPARE(finished[1][1].toString(), QString());
+    QVERIFY(progressed.size() >= 1);
+    QCOMPARE(progressed.last()[0].toInt(), progressed.last()[1].toInt());
+    const moin::ui::SpecialisationResult* result = panel->result();
+    QVERIFY(result->thread != QCoreApplication::instance()->thread());
+    QVERIFY(result->matrix.complete());
+    QCOMPARE(compute->text(), QString("Refresh"));
+
+    // The heatmap's cells are the core's relative reductions, in the panel's order.
+    moin::SpecialisationOptions readOnly;
+    readOnly.compute = false;
+    const moin::SpecialisationMatrix core = moin::computeSpecialisation(workspace, readOnly);
+    QVERIFY(core.complete());
+    QCOMPARE(result->order.size(), size_t(3));
+    QCOMPARE(result->rows, result->order); // an expert per cluster: the same order
+    QCPColorMapData* data = panel->colourMap()->data();
+    QCOMPARE(data->keySize(), 3);
+    QCOMPARE(data->valueSize(), 3);
+    auto row = [&](int expert) {
+        return *std::find_if(core.experts.begin(), core.experts.end(),
+                             [&](const auto& e) { return e.expert == expert; });
+    };
+    for (int r = 0; r < 3; ++r) {
+        for (int c = 0; c < 3; ++c) {
+            const int expert = result->rows[size_t(r)], cluster = result->order[size_t(c)];
+            const double expected = moin::relativeReduction(core.basePerplexity.at(cluster),
+                                                            row(expert).perplexity.at(cluster));
+            QVERIFY(std::abs(data->cell(c, r) - expected) < 1e-9);
+            QVERIFY(panel->cellToolTip(expert, cluster)
+                        .contains(QLocale().toString(row(expert).perplexity.at(cluster), 'f', 2)));
+        }
+        // Outlined: the expert's own cell.
+        auto* outline = panel->plot()->findChild<QCPItemRect*>(
+            QStringLiteral("diagonal%1").arg(result->rows[size_t(r)]));
+        QVERIFY(outline);
+        QCOMPARE(outline->topLeft->coords(), QPointF(r - 0.5, r - 0.5));
+    }
+    // Centred at zero: white means no change.
+    const QCPRange range = panel->colourMap()->dataRange();
+    QVERIFY(std::abs(range.lower + range.upper) < 1e-12);
+
+    // Expert 0 made to help cluster 1 far more than the base does: its margin turns negative.
+    workspace.database()
+        .prepare("UPDATE specialisation_cells SET perplexity = 1.01 WHERE run_id = ? AND "
+                 "expert = 0 AND cluster = 1")
+        .bind(1, topics.runId)
+        .run();
+    panel->reload();
+    QTRY_VERIFY_WITH_TIMEOUT(!panel->isComputing() && panel->result() != result, 10000);
+    const moin::SpecialisationMatrix marked = moin::computeSpecialisation(workspace, readOnly);
+    QVERIFY(row(0).margin != marked.experts[0].margin && marked.experts[0].margin < 0);
+    QTableWidget* table = panel->marginTable();
+    QCOMPARE(table->rowCount(), 3);
+    for (int r = 0; r < table->rowCount(); ++r) {
+        const int expert = table->item(r, 0)->data(Qt::UserRole).toInt();
+        const double margin = [&] {
+            for (const auto& e : marked.experts)
+                if (e.expert == expert)
+                    return e.margin;
+            return std::nan("");
+        }();
+        QTableWidgetItem* marginItem = table->item(r, 3);
+        QVERIFY(std::abs(marginItem->data(Qt::UserRole + 1).toDouble() - margin) < 1e-12);
+        QCOMPARE(marginItem->data(Qt::UserRole).toBool(), margin < 0);
+        QCOMPARE(table->item(r, 0)->icon().isNull(), !(margin < 0));
+    }
+    auto* advice = child<QLabel>(*panel, "specialisationAdvice");
+    QVERIFY2(advice->text().contains("Expert 0"), qPrintable(advice->text()));
+    saveScreenshot(view, "specialisation");
+
+    // The cluster map marks expert 0's label, and only it.
+    moin::ui::ClusterMapView map;
+    map.resize(900, 600);
+    map.show();
+    map.showWorkspace(workspace);
+    QTRY_VERIFY_WITH_TIMEOUT(map.labels().size() == 3, 20000);
+    for (QCPItemText* label : map.labels()) {
+        const bool marked0 = label->objectName() == "clusterLabel0";
+        QCOMPARE(label->text().contains(QChar(0x26A0)), marked0);
+    }
 }
 
 QTEST_MAIN(TestTrainingView)

@@ -2067,6 +2067,159 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
     </message>
 </context>
 <context>
+    <name>moin::ui::SpecialisationPanel</name>
+    <message>
+        <source>Do the experts specialise?</source>
+        <translation>Spezialisieren sich die Experten?</translation>
+    </message>
+    <message>
+        <source>Each expert scored on every cluster&apos;s held-out chunks: blue where it lowers the base&apos;s perplexity, red where it raises it. An expert should be bluest on its own cluster (outlined); its margin is that reduction minus its best one elsewhere.</source>
+        <translation>Jeder Experte auf den zurückgehaltenen Abschnitten jedes Clusters bewertet: blau, wo er die Perplexität des Basismodells senkt, rot, wo er sie erhöht. Ein Experte sollte auf seinem eigenen Cluster (umrandet) am blauesten sein; sein Vorsprung ist diese Senkung minus seiner besten anderswo.</translation>
+    </message>
+    <message>
+        <source>Compute</source>
+        <translation>Berechnen</translation>
+    </message>
+    <message>
+        <source>Score every trained expert and the base on every cluster&apos;s held-out chunks (off the interface; the results are kept in the workspace and only what changed is scored again)</source>
+        <translation>Jeden trainierten Experten und das Basismodell auf den zurückgehaltenen Abschnitten jedes Clusters bewerten (im Hintergrund; die Ergebnisse bleiben im Arbeitsbereich, und nur Geändertes wird neu bewertet)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>Stop after the perplexity being computed; what is done is kept</source>
+        <translation>Nach der gerade berechneten Perplexität anhalten; Fertiges bleibt erhalten</translation>
+    </message>
+    <message>
+        <source>Cluster (held-out chunks)</source>
+        <translation>Cluster (zurückgehaltene Abschnitte)</translation>
+    </message>
+    <message>
+        <source>Expert</source>
+        <translation>Experte</translation>
+    </message>
+    <message>
+        <source>Perplexity reduction against the base</source>
+        <translation>Senkung der Perplexität gegenüber dem Basismodell</translation>
+    </message>
+    <message>
+        <source>Own cluster</source>
+        <translation>Eigener Cluster</translation>
+    </message>
+    <message>
+        <source>Best other</source>
+        <translation>Bester anderer</translation>
+    </message>
+    <message>
+        <source>Margin</source>
+        <translation>Vorsprung</translation>
+    </message>
+    <message>
+        <source>Perplexity reduction against the base on the expert&apos;s own cluster</source>
+        <translation>Senkung der Perplexität gegenüber dem Basismodell auf dem eigenen Cluster des Experten</translation>
+    </message>
+    <message>
+        <source>Its largest reduction on any other cluster, and which</source>
+        <translation>Seine größte Senkung auf einem anderen Cluster, und auf welchem</translation>
+    </message>
+    <message>
+        <source>Own reduction minus the best other one, in percentage points: negative when the expert helps another cluster more than its own</source>
+        <translation>Eigene Senkung minus der besten anderen, in Prozentpunkten: negativ, wenn der Experte einem anderen Cluster mehr hilft als seinem eigenen</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>Wird abgebrochen…</translation>
+    </message>
+    <message>
+        <source>Loading the base model and the held-out chunks…</source>
+        <translation>Basismodell und zurückgehaltene Abschnitte werden geladen…</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>Aktualisieren</translation>
+    </message>
+    <message>
+        <source>too few steps for its cluster&apos;s size: its training read %1 epochs of the cluster&apos;s text, so it learned the corpus&apos;s common style first (train it again with more steps)</source>
+        <translation>zu wenige Schritte für die Größe seines Clusters: sein Training las %1 Epochen des Clustertexts und lernte so zuerst den gemeinsamen Stil des Korpus (mit mehr Schritten neu trainieren)</translation>
+    </message>
+    <message>
+        <source>its cluster overlaps cluster %1 on the map: %2 % of its points lie nearer to that cluster&apos;s centre (cluster into fewer groups, or with the model embedder)</source>
+        <translation>sein Cluster überlappt auf der Karte mit Cluster %1: %2 % seiner Punkte liegen näher an dessen Mitte (in weniger Gruppen clustern oder mit dem Modell-Embedder)</translation>
+    </message>
+    <message>
+        <source>its cluster is small: %L1 chunks against a median of %L2 (cluster into fewer groups, or balanced)</source>
+        <translation>sein Cluster ist klein: %L1 Abschnitte bei einem Median von %L2 (in weniger Gruppen oder ausgewogen clustern)</translation>
+    </message>
+    <message>
+        <source>it helps cluster %1 as much as its own: what it learned is common to both groups (train it longer, or merge the two clusters)</source>
+        <translation>er hilft Cluster %1 so viel wie seinem eigenen: Was er lernte, ist beiden Gruppen gemeinsam (länger trainieren oder die beiden Cluster zusammenlegen)</translation>
+    </message>
+    <message>
+        <source>Reading the stored results…</source>
+        <translation>Gespeicherte Ergebnisse werden gelesen…</translation>
+    </message>
+    <message>
+        <source>Expert %1</source>
+        <translation>Experte %1</translation>
+    </message>
+    <message>
+        <source>%1 (cluster %2)</source>
+        <translation>%1 (Cluster %2)</translation>
+    </message>
+    <message>
+        <source>%1 pt</source>
+        <translation>%1 Pkt.</translation>
+    </message>
+    <message>
+        <source>Expert %1 helps cluster %2 more than its own. Likely: %3</source>
+        <translation>Experte %1 hilft Cluster %2 mehr als seinem eigenen. Wahrscheinlich: %3</translation>
+    </message>
+    <message>
+        <source>Every expert helps its own cluster more than any other.</source>
+        <translation>Jeder Experte hilft seinem eigenen Cluster mehr als jedem anderen.</translation>
+    </message>
+    <message>
+        <source>Experts that help another cluster more than their own:</source>
+        <translation>Experten, die einem anderen Cluster mehr helfen als ihrem eigenen:</translation>
+    </message>
+    <message>
+        <source>Expert %1 (margin %2 pt, best on cluster %3):</source>
+        <translation>Experte %1 (Vorsprung %2 Pkt., am besten auf Cluster %3):</translation>
+    </message>
+    <message>
+        <source>Cancelled: %L1 perplexities computed are kept; Refresh continues.</source>
+        <translation>Abgebrochen: %L1 berechnete Perplexitäten bleiben erhalten; Aktualisieren setzt fort.</translation>
+    </message>
+    <message>
+        <source>%L1 of %L2 perplexities are missing or out of date (an expert was trained again): press Refresh.</source>
+        <translation>%L1 von %L2 Perplexitäten fehlen oder sind veraltet (ein Experte wurde neu trainiert): Aktualisieren drücken.</translation>
+    </message>
+    <message>
+        <source>%1 experts on %2 clusters%3.</source>
+        <translation>%1 Experten auf %2 Clustern%3.</translation>
+    </message>
+    <message>
+        <source>, each on its own, 8 nearest and 8 random clusters</source>
+        <translation>, jeder auf seinem eigenen, den 8 nächsten und 8 zufälligen Clustern</translation>
+    </message>
+    <message>
+        <source>Expert %1 on cluster %2: not scored (sampled)</source>
+        <translation>Experte %1 auf Cluster %2: nicht bewertet (Stichprobe)</translation>
+    </message>
+    <message>
+        <source>Expert %1 on cluster %2%3
+Perplexity %4 (base %5): %6</source>
+        <translation>Experte %1 auf Cluster %2%3
+Perplexität %4 (Basis %5): %6</translation>
+    </message>
+    <message>
+        <source> (its own)</source>
+        <translation> (sein eigener)</translation>
+    </message>
+</context>
+<context>
     <name>moin::ui::TrainingForm</name>
     <message>
         <source>Quick — a demo in minutes on a CPU</source>
@@ -2934,6 +3087,22 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
     <message>
         <source>Training started on the Slurm cluster: queued jobs are submitted with sbatch as one job array.</source>
         <translation>Training auf dem Slurm-Cluster gestartet: Wartende Jobs werden mit sbatch als ein Job-Array eingereicht.</translation>
+    </message>
+    <message>
+        <source>Jobs</source>
+        <translation>Jobs</translation>
+    </message>
+    <message>
+        <source>The training jobs, their progress and loss curves</source>
+        <translation>Die Trainingsjobs, ihr Fortschritt und ihre Verlustkurven</translation>
+    </message>
+    <message>
+        <source>Specialisation</source>
+        <translation>Spezialisierung</translation>
+    </message>
+    <message>
+        <source>Each expert scored on every cluster: does it help its own group more than the others?</source>
+        <translation>Jeder Experte auf jedem Cluster bewertet: hilft er seiner eigenen Gruppe mehr als den anderen?</translation>
     </message>
 </context>
 <context>

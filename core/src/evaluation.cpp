@@ -81,35 +81,39 @@ PerplexityResult perplexityOfSequences(const LanguageModel& model,
     return result;
 }
 
-namespace {
-
-// The held-out chunks of a cluster as token sequences (BOS first), by the job's split.
-std::vector<std::vector<int32_t>> heldOutSequences(Workspace& workspace, const Tokenizer& tokenizer,
-                                                   int bos, int64_t runId, int cluster,
-                                                   double fraction, int maxChunks)
+std::vector<int64_t> heldOutChunks(Workspace& workspace, int64_t runId, int cluster,
+                                   double fraction)
 {
     Statement query = workspace.database().prepare(
-        "SELECT c.id, c.text FROM chunk_clusters cc JOIN chunks c ON c.id = cc.chunk_id "
-        "WHERE cc.run_id = ? AND cc.cluster = ? ORDER BY c.id");
+        "SELECT chunk_id FROM chunk_clusters WHERE run_id = ? AND cluster = ? ORDER BY chunk_id");
     query.bind(1, runId).bind(2, cluster);
     std::vector<int64_t> ids;
-    std::map<int64_t, std::string> texts;
-    while (query.step()) {
+    while (query.step())
         ids.push_back(query.columnInt64(0));
-        texts[ids.back()] = query.columnText(1);
-    }
+    return splitCluster(ids, fraction).heldOutChunks;
+}
+
+std::vector<std::vector<int32_t>> heldOutSequences(Workspace& workspace,
+                                                   const LanguageModel& model, int64_t runId,
+                                                   int cluster, double fraction, int maxChunks)
+{
+    const Tokenizer& tokenizer = model.tokenizer();
+    const int bos = model.config().bosTokenId;
+    Statement text = workspace.database().prepare("SELECT text FROM chunks WHERE id = ?");
     std::vector<std::vector<int32_t>> sequences;
-    for (int64_t id : splitCluster(ids, fraction).heldOutChunks) {
+    for (int64_t id : heldOutChunks(workspace, runId, cluster, fraction)) {
         if (maxChunks > 0 && int(sequences.size()) >= maxChunks)
             break;
-        std::vector<int32_t> tokens = tokenizer.encode(texts[id]);
+        text.reset();
+        text.bind(1, id);
+        if (!text.step())
+            continue;
+        std::vector<int32_t> tokens = tokenizer.encode(text.columnText(0));
         tokens.insert(tokens.begin(), bos);
         sequences.push_back(std::move(tokens));
     }
     return sequences;
 }
-
-} // namespace
 
 std::vector<ExpertEvaluation> evaluateExperts(Workspace& workspace,
                                               const EvaluationOptions& options,
@@ -146,14 +150,12 @@ std::vector<ExpertEvaluation> evaluateExperts(Workspace& workspace,
     // One base model; each expert's adapter goes on and off it.
     LanguageModel model = LanguageModel::load(specOf.begin()->second.baseModel,
                                               {options.device, "auto", true});
-    const Tokenizer& tokenizer = model.tokenizer();
-    const int bos = model.config().bosTokenId;
     std::map<int, std::vector<std::vector<int32_t>>> sequencesOf;
     std::map<int, double> basePerplexityOf;
     auto prepare = [&](int cluster) {
         if (sequencesOf.count(cluster))
             return;
-        sequencesOf[cluster] = heldOutSequences(workspace, tokenizer, bos, runId, cluster,
+        sequencesOf[cluster] = heldOutSequences(workspace, model, runId, cluster,
                                                 specOf[cluster].heldOutFraction,
                                                 options.maxChunks);
         model.detachAdapter();

@@ -303,6 +303,22 @@ const std::vector<Migration>& Workspace::schemaMigrations()
                      ");"
                      "CREATE INDEX messages_conversation ON messages(conversation_id, id);");
          }},
+        {7, "expert x cluster perplexities (specialisation matrix)",
+         [](Database& db) {
+             // expert -1 is the base. model_key names the adapter (or base) file and the
+             // held-out split a perplexity was computed with: a cell whose key no longer
+             // matches is scored again.
+             db.exec("CREATE TABLE specialisation_cells ("
+                     "  run_id INTEGER NOT NULL REFERENCES cluster_runs(id) ON DELETE CASCADE,"
+                     "  expert INTEGER NOT NULL,"
+                     "  cluster INTEGER NOT NULL,"
+                     "  model_key TEXT NOT NULL,"
+                     "  perplexity REAL NOT NULL,"
+                     "  tokens INTEGER NOT NULL,"
+                     "  computed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+                     "  PRIMARY KEY (run_id, expert, cluster)"
+                     ") WITHOUT ROWID;");
+         }},
     };
     return steps;
 }

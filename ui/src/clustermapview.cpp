@@ -3,6 +3,7 @@
 
 #include "clusterrundialog.h"
 #include "moin/corpus.h"
+#include "moin/specialisation.h"
 #include "moin/workspace.h"
 
 #include <qcustomplot.h>
@@ -266,8 +267,10 @@ struct ClusterMap {
     std::vector<ChunkPlacement> placements;
     /// Palette colour of each cluster.
     std::vector<int> colour;
-    /// Each cluster's label: its first keywords.
+    /// Each cluster's label: its first keywords (and a warning sign if negativeMargin).
     std::vector<QString> label;
+    /// Whether the cluster's expert helps another cluster more than its own.
+    std::vector<bool> negativeMargin;
     /// Each cluster's sample chunks: (chunk id, text start), nearest the centre first.
     std::vector<std::vector<std::pair<qint64, QString>>> samples;
     /// Clusters by size, largest first (labels are placed in this order).
@@ -335,6 +338,30 @@ std::vector<int> assignColours(const std::vector<ClusterInfo>& clusters,
         done.push_back(c);
     }
     return colour;
+}
+
+/// Experts whose stored specialisation margin (Experts & training, Specialisation) is negative:
+/// their labels get a warning sign. Nothing is computed here; a run without a complete stored
+/// matrix marks nothing.
+void markNegativeMargins(Workspace& workspace, ClusterMap& map)
+{
+    map.negativeMargin.assign(size_t(map.clusterCount()), false);
+    try {
+        SpecialisationOptions options;
+        options.runId = map.run.id;
+        options.compute = false;
+        const SpecialisationMatrix matrix = computeSpecialisation(workspace, options);
+        if (!matrix.complete())
+            return;
+        for (const ExpertSpecialisation& e : matrix.experts) {
+            if (e.expert >= 0 && e.expert < map.clusterCount() && e.margin < 0) {
+                map.negativeMargin[size_t(e.expert)] = true;
+                map.label[size_t(e.expert)] += QStringLiteral(" \u26A0");
+            }
+        }
+    } catch (const std::exception&) {
+        // No trained expert yet, or nothing to score: nothing to mark.
+    }
 }
 
 std::shared_ptr<ClusterMap> buildClusterMap(Workspace& workspace, const ClusterRunInfo& run)
@@ -450,6 +477,7 @@ std::shared_ptr<ClusterMap> buildClusterMap(Workspace& workspace, const ClusterR
             }
         }
     }
+    markNegativeMargins(workspace, *map);
     return map;
 }
 
@@ -1499,7 +1527,9 @@ void ClusterMapView::buildLabels()
         label->setFont(labelFont(rank[size_t(c)]));
         label->setColor(QColor(0x1d, 0x1d, 0x1f));
         label->setBrush(QColor(255, 255, 255, 215));
-        label->setPen(QPen(clusterColour(c).darker(110), 1.2));
+        label->setPen(m_map->negativeMargin[size_t(c)]
+                          ? QPen(QColor(0xb2, 0x18, 0x2b), 2.0)
+                          : QPen(clusterColour(c).darker(110), 1.2));
         label->setPadding(QMargins(6, 2, 6, 3));
         m_labels[size_t(c)] = label;
         m_labelSizes[size_t(c)] = labelSize(label); // measured once: placing runs every replot

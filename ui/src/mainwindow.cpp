@@ -152,6 +152,9 @@ void MainWindow::buildWorkspacePages()
     connect(m_controller, &WorkspaceController::closed, training, &TrainingView::clear);
     connect(training, &TrainingView::clusterMapRequested, this,
             [this] { showView(View::ClusterMap); });
+    // The map marks experts whose specialisation margin is negative.
+    connect(training, &TrainingView::specialisationChanged, clusterMap,
+            &ClusterMapView::refresh);
 
     auto* chat = new ChatView;
     m_chat = chat;

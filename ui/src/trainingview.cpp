@@ -3,6 +3,7 @@
 
 #include "jobtablemodel.h"
 #include "losscurvepanel.h"
+#include "specialisationpanel.h"
 #include "moin/ui/appsettings.h"
 #include "moin/workspace.h"
 #include "trainingform.h"
@@ -28,6 +29,7 @@
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStyle>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
 #include <QToolButton>
@@ -525,13 +527,28 @@ QWidget* TrainingView::buildContent()
     splitter->setStretchFactor(1, 2);
     splitter->setSizes({330, 260});
 
+    // The jobs and their curves in one tab; whether the finished experts specialise in the
+    // other.
+    m_specialisation = new SpecialisationPanel;
+    m_specialisation->setObjectName("specialisationPanel");
+    connect(m_specialisation, &SpecialisationPanel::marginsChanged, this,
+            &TrainingView::specialisationChanged);
+    m_tabs = new QTabWidget;
+    m_tabs->setObjectName("trainingTabs");
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(splitter, tr("Jobs"));
+    m_tabs->setTabToolTip(0, tr("The training jobs, their progress and loss curves"));
+    m_tabs->addTab(m_specialisation, tr("Specialisation"));
+    m_tabs->setTabToolTip(1, tr("Each expert scored on every cluster: does it help its own "
+                                "group more than the others?"));
+
     auto* page = new QWidget;
     page->setObjectName("trainingContent");
     auto* layout = new QVBoxLayout(page);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(10);
     layout->addLayout(cardRow);
-    layout->addWidget(splitter, 1);
+    layout->addWidget(m_tabs, 1);
     return page;
 }
 
@@ -545,6 +562,7 @@ void TrainingView::showWorkspace(Workspace& workspace)
     m_loaded = false;
     m_model->clear();
     m_curves->setCurves({});
+    m_specialisation->setDirectory(directory);
     showStatus({});
     QMetaObject::invokeMethod(
         m_store, [store = m_store, directory] { store->setDirectory(directory); },
@@ -568,6 +586,7 @@ void TrainingView::clear()
         m_store, [store = m_store] { store->setDirectory({}); }, Qt::QueuedConnection);
     m_model->clear();
     m_curves->setCurves({});
+    m_specialisation->setDirectory({});
     updateTotals(QueueTotals{});
     m_runLabel->clear();
     showStatus({});

@@ -16,6 +16,7 @@ class QPushButton;
 class QSortFilterProxyModel;
 class QSpinBox;
 class QStackedWidget;
+class QTabWidget;
 class QTableView;
 class QTimer;
 class QToolButton;
@@ -24,6 +25,7 @@ namespace moin::ui {
 
 class JobTableModel;
 class LossCurvePanel;
+class SpecialisationPanel;
 class TrainingForm;
 
 /// Shows the experts of the open workspace's active run: totals, one row per cluster with its
@@ -69,6 +71,9 @@ public:
     JobTableModel* jobModel() const { return m_model; }
     QTableView* jobTable() const { return m_table; }
     LossCurvePanel* curves() const { return m_curves; }
+    /// The "Specialisation" tab: the expert x cluster matrix.
+    SpecialisationPanel* specialisation() const { return m_specialisation; }
+    QTabWidget* tabs() const { return m_tabs; }
     /// Polls answered so far (for tests).
     int pollCount() const { return m_pollCount; }
 
@@ -77,6 +82,8 @@ signals:
     void clusterMapRequested();
     /// The coordinator started or stopped.
     void trainingChanged(bool running);
+    /// New specialisation margins are known (the cluster map marks negative ones).
+    void specialisationChanged();
 
 protected:
     void showEvent(QShowEvent* event) override;
@@ -153,6 +160,8 @@ private:
 
     QTableView* m_table = nullptr;
     LossCurvePanel* m_curves = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    SpecialisationPanel* m_specialisation = nullptr;
 };
 
 } // namespace moin::ui

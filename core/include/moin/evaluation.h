@@ -44,6 +44,18 @@ struct ExpertEvaluation {
 PerplexityResult perplexityOfSequences(const LanguageModel& model,
                                        const std::vector<std::vector<int32_t>>& sequencesWithBos);
 
+/// The held-out chunks of a cluster of a run: the split its training job uses at `fraction`
+/// (splitCluster over the cluster's chunk ids), ascending.
+std::vector<int64_t> heldOutChunks(Workspace& workspace, int64_t runId, int cluster,
+                                   double fraction);
+
+/// Those chunks as `model`'s token sequences, BOS first (at most maxChunks; 0 = all): what
+/// perplexityOfSequences scores.
+std::vector<std::vector<int32_t>> heldOutSequences(Workspace& workspace,
+                                                   const LanguageModel& model, int64_t runId,
+                                                   int cluster, double fraction,
+                                                   int maxChunks = 0);
+
 /// Scores every chosen expert on the held-out chunks of its own cluster (the split its job
 /// used) and the base on the same chunks. Throws moin::Error if the run has no trained expert.
 std::vector<ExpertEvaluation>
