@@ -513,7 +513,10 @@ void printMatrix(const std::string& dir, const moin::SpecialisationOptions& opti
     std::vector<float> centroids;
     int64_t k = 0, d = 0;
     try {
-        centroids = moin::clusterCentroids(workspace, m.runId, &k, &d);
+        moin::VectorFile file = moin::readRunCentroids(workspace, m.runId);
+        centroids = std::move(file.values);
+        k = file.rows;
+        d = file.cols;
     } catch (const moin::Error&) {
         // Without centroids the table keeps cluster order.
     }

@@ -263,8 +263,9 @@ void TestSpecialisation::samplingBeyondMaxClusters()
     const moin::SpecialisationMatrix m = moin::computeSpecialisation(*m_workspace, options);
     QVERIFY(m.sampled);
     QCOMPARE(m.experts.size(), size_t(3));
-    int64_t k = 0, d = 0;
-    const std::vector<float> centroids = moin::clusterCentroids(*m_workspace, run, &k, &d);
+    const moin::VectorFile file = moin::readRunCentroids(*m_workspace, run);
+    const std::vector<float>& centroids = file.values;
+    const int64_t k = file.rows, d = file.cols;
     QCOMPARE(k, int64_t(6));
     std::set<int> union_;
     for (const moin::ExpertSpecialisation& e : m.experts) {

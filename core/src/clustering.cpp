@@ -780,11 +780,4 @@ std::vector<ChunkPlacement> listPlacements(Workspace& workspace, int64_t runId)
     return placements;
 }
 
-std::vector<float> clusterCentroids(Workspace& workspace, int64_t runId, int64_t* k,
-                                    int64_t* dimensions)
-{
-    return readMatrix((fs::path(clusterRunDirectory(workspace, runId)) / "centroids.f32").string(),
-                      k, dimensions);
-}
-
 } // namespace moin

@@ -244,8 +244,12 @@ SpecialisationMatrix computeSpecialisation(Workspace& workspace,
     matrix.sampled = int(candidates.size()) > options.maxClusters;
     std::vector<float> centroids;
     int64_t k = 0, d = 0;
-    if (matrix.sampled)
-        centroids = clusterCentroids(workspace, runId, &k, &d);
+    if (matrix.sampled) {
+        VectorFile file = readRunCentroids(workspace, runId);
+        centroids = std::move(file.values);
+        k = file.rows;
+        d = file.cols;
+    }
 
     // Which clusters each expert is scored on.
     const std::set<int> candidateSet(candidates.begin(), candidates.end());

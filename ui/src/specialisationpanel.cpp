@@ -94,7 +94,10 @@ std::shared_ptr<SpecialisationResult> work(const QString& directory, bool comput
         std::vector<float> centroids;
         int64_t k = 0, d = 0;
         try {
-            centroids = clusterCentroids(workspace, result->matrix.runId, &k, &d);
+            VectorFile file = readRunCentroids(workspace, result->matrix.runId);
+            centroids = std::move(file.values);
+            k = file.rows;
+            d = file.cols;
         } catch (const Error&) {
             // Without centroids the heatmap keeps cluster order.
         }

@@ -148,9 +148,6 @@ std::vector<ClusterInfo> listClusters(Workspace& workspace, int64_t runId);
 std::vector<ChunkPlacement> listPlacements(Workspace& workspace, int64_t runId);
 /// Folder of a run's files (embeddings, centroids, embedder).
 std::string clusterRunDirectory(Workspace& workspace, int64_t runId);
-/// A run's centroids, row-major (k, dimensions), from its folder. Throws moin::Error if missing.
-std::vector<float> clusterCentroids(Workspace& workspace, int64_t runId, int64_t* k,
-                                    int64_t* dimensions);
 
 /// A matrix of fp32 vectors as a run stores them (embeddings.f32, centroids.f32): the 8 bytes
 /// "MOINVEC1", rows and columns as two little-endian uint64, then rows x cols little-endian

@@ -124,7 +124,7 @@ std::string describeCause(const SpecialisationCause& cause);
 
 /// The clusters in an order where neighbours (by centroid) sit together: a nearest-neighbour
 /// chain from the cluster farthest from the others' mean. `centroids` is the run's, row-major
-/// (k, dimensions), row = cluster id (clusterCentroids); clusters without a row go last.
+/// (k, dimensions), row = cluster id (readRunCentroids); clusters without a row go last.
 std::vector<int> neighbourOrder(const std::vector<int>& clusters,
                                 const std::vector<float>& centroids, int64_t dimensions);
 
