@@ -1,5 +1,6 @@
 // Model engine: logits against an independent Python reference, KV cache, safetensors and PEFT
 // round trips, LoRA merge, generation, perplexity, and every malformed-file error.
+#include "kernels/decoder.h"
 #include "llama.h"
 
 #include "moin/error.h"
@@ -117,6 +118,9 @@ private slots:
     void savedModelMatchesReference();
     void adapterMatchesReference();
     void kvCacheEqualsFullRecompute();
+    void forwardBatchRowsMatchAlone_data();
+    void forwardBatchRowsMatchAlone();
+    void halfPrecisionDecodeReadsStoredWeights();
     void saveLoadRoundTrip();
     void peftKeysAndShapes();
     void mergeEqualsUnmerged();
@@ -295,6 +299,187 @@ void TestModel::kvCacheEqualsFullRecompute()
     QVERIFY2(diff < 1e-5, qPrintable(QString("max diff %1").arg(diff)));
     // A full cache refuses more tokens instead of writing out of bounds.
     QVERIFY_THROWS_EXCEPTION(moin::Error, llama.forward(tokens.narrow(1, 0, 1), &cache));
+}
+
+namespace {
+
+// Each request alone: its tokens from position 0 through the LibTorch path without a cache,
+// its adapter attached to the model. Returns the logits at every position (T, vocab).
+torch::Tensor aloneLogits(LanguageModel& model, const std::vector<int64_t>& tokens,
+                          const QString& adapter)
+{
+    moin::LlamaImpl& llama = *model.impl().model;
+    if (!adapter.isEmpty())
+        model.loadAdapter(str(adapter));
+    llama.fastDecode = false;
+    const torch::Tensor logits =
+        llama.forward(torch::tensor(tokens, torch::kLong).view({1, -1})).squeeze(0);
+    llama.fastDecode = true;
+    model.detachAdapter();
+    return logits.to(torch::kFloat32);
+}
+
+// A rank-4 adapter on every projection with random (non-zero) B, saved as a PEFT folder.
+QString randomAdapter(LanguageModel& model, const QString& dir, uint64_t seed)
+{
+    moin::LoraConfig config;
+    config.rank = 4;
+    config.alpha = 8;
+    config.dropout = 0;
+    config.targetModules = {"q_proj", "k_proj",  "v_proj",   "o_proj",
+                            "gate_proj", "up_proj", "down_proj"};
+    model.attachNewAdapter(config, seed);
+    {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(int64_t(seed));
+        for (auto& [name, projection] : model.impl().model->namedProjections())
+            projection->lora->b.normal_(0.0, 0.05);
+    }
+    model.saveAdapter(str(dir));
+    model.detachAdapter();
+    return dir;
+}
+
+} // namespace
+
+void TestModel::forwardBatchRowsMatchAlone_data()
+{
+    QTest::addColumn<bool>("fast");
+    QTest::addColumn<int>("isa");
+    QTest::addRow("libtorch") << false << int(moin::kernels::Isa::Scalar);
+    for (auto isa : {moin::kernels::Isa::Scalar, moin::kernels::Isa::Avx2,
+                     moin::kernels::Isa::Avx512}) {
+        if (moin::kernels::isaSupported(isa))
+            QTest::addRow("decoder-%s", moin::kernels::isaName(isa)) << true << int(isa);
+    }
+}
+
+void TestModel::forwardBatchRowsMatchAlone()
+{
+    // Three requests in one forward call each: ragged prompts (right padding), their own cache
+    // slots, positions and adapters (two experts and the base), then decode steps with every
+    // row at its own position. Each must equal the request run alone from position 0.
+    QFETCH(bool, fast);
+    QFETCH(int, isa);
+    LanguageModel model = LanguageModel::random(tinyConfig(), 21);
+    moin::LlamaImpl& llama = *model.impl().model;
+    const QString adapterA = randomAdapter(model, m_tmp.filePath("batch-a"), 1);
+    const QString adapterB = randomAdapter(model, m_tmp.filePath("batch-b"), 2);
+    const moin::LoadedAdapter loadedA = moin::readAdapter(llama, str(adapterA), "");
+    const moin::LoadedAdapter loadedB = moin::readAdapter(llama, str(adapterB), "");
+    llama.kernelIsa = moin::kernels::Isa(isa);
+
+    std::vector<std::vector<int64_t>> rows = {{1, 5, 9, 33, 2}, {1, 70, 4}, {1, 8, 8, 61, 2, 13, 40}};
+    const std::vector<QString> adapters = {adapterA, QString(), adapterB};
+    const std::vector<const moin::LoadedAdapter*> loaded = {&loadedA, nullptr, &loadedB};
+    const std::vector<int64_t> slotOfRow = {2, 0, 1};
+    torch::InferenceMode guard;
+    moin::KvCache cache = llama.makeCache(3, 32);
+
+    moin::ForwardBatch batch;
+    batch.cache = &cache;
+    batch.cacheSlots = slotOfRow;
+    batch.adapters = loaded;
+    int64_t width = 0;
+    for (const auto& row : rows)
+        width = std::max(width, int64_t(row.size()));
+    torch::Tensor prompt = torch::zeros({3, width}, torch::kLong);
+    for (size_t r = 0; r < rows.size(); ++r) {
+        batch.starts.push_back(0);
+        batch.lengths.push_back(int64_t(rows[r].size()));
+        prompt[int64_t(r)].narrow(0, 0, int64_t(rows[r].size()))
+            .copy_(torch::tensor(rows[r], torch::kLong));
+    }
+    llama.fastDecode = fast;
+    const torch::Tensor prefill = llama.forward(prompt, batch).to(torch::kFloat32); // (3, W, V)
+    std::vector<torch::Tensor> last(3);
+    for (size_t r = 0; r < rows.size(); ++r) {
+        const int64_t n = int64_t(rows[r].size());
+        const torch::Tensor alone = aloneLogits(model, rows[r], adapters[r]);
+        const double diff = (prefill[int64_t(r)].narrow(0, 0, n) - alone).abs().max().item<double>();
+        QVERIFY2(diff < 1e-4, qPrintable(QString("prefill row %1: max diff %2").arg(r).arg(diff)));
+        last[r] = prefill[int64_t(r)][n - 1];
+    }
+
+    // Greedy steps: every row at its own position; the rows change order on the way (row 1
+    // first in step 2) to show that a row's slot, not its place in the batch, holds its past.
+    for (int step = 0; step < 4; ++step) {
+        std::vector<size_t> order = {0, 1, 2};
+        if (step % 2 == 1)
+            order = {1, 2, 0};
+        moin::ForwardBatch decode;
+        decode.cache = &cache;
+        std::vector<int64_t> next;
+        for (size_t r : order) {
+            rows[r].push_back(last[r].argmax().item<int64_t>());
+            next.push_back(rows[r].back());
+            decode.cacheSlots.push_back(slotOfRow[r]);
+            decode.starts.push_back(int64_t(rows[r].size()) - 1);
+            decode.adapters.push_back(loaded[r]);
+        }
+        llama.fastDecode = fast;
+        if (fast) {
+            // The decoder takes this call (it is what the row is testing).
+            const torch::Tensor probe = torch::tensor(next, torch::kLong).view({3, 1});
+            QVERIFY(moin::fastDecodeApplies(llama, moin::planFor(llama, probe, decode)));
+        }
+        const torch::Tensor logits =
+            llama.forward(torch::tensor(next, torch::kLong).view({3, 1}), decode)
+                .to(torch::kFloat32); // (3, 1, V)
+        for (size_t i = 0; i < order.size(); ++i) {
+            const size_t r = order[i];
+            const torch::Tensor alone = aloneLogits(model, rows[r], adapters[r]);
+            const double diff =
+                (logits[int64_t(i)][0] - alone[int64_t(rows[r].size()) - 1]).abs().max()
+                    .item<double>();
+            QVERIFY2(diff < 1e-4, qPrintable(QString("step %1 row %2: max diff %3")
+                                                 .arg(step).arg(r).arg(diff)));
+            last[r] = logits[int64_t(i)][0];
+        }
+    }
+    // A row past the cache's capacity is refused, not written out of bounds.
+    moin::ForwardBatch full;
+    full.cache = &cache;
+    full.cacheSlots = {0};
+    full.starts = {32};
+    QVERIFY_THROWS_EXCEPTION(moin::Error,
+                             llama.forward(torch::tensor({int64_t(3)}).view({1, 1}), full));
+}
+
+void TestModel::halfPrecisionDecodeReadsStoredWeights()
+{
+    // A bfloat16 or float16 checkpoint decodes from its 2-byte weights with float32 arithmetic:
+    // it must match float32 arithmetic on the same (widened) weights, at every dispatch level.
+    const LanguageModel source = LanguageModel::random(tinyConfig(), 5);
+    const std::vector<int64_t> tokens = {1, 17, 42, 5, 96, 33, 8};
+    for (const char* dtype : {"bfloat16", "float16"}) {
+        const QString dir = m_tmp.filePath(QString("half-") + dtype);
+        source.save(str(dir), dtype);
+        LanguageModel widened = LanguageModel::load(str(dir), {"cpu", "float32", false});
+        LanguageModel half = LanguageModel::load(str(dir), {"cpu", dtype, false});
+        moin::LlamaImpl& h = *half.impl().model;
+        QCOMPARE(h.dtypeOf(), moin::parseTorchDtype(dtype));
+        const torch::Tensor expected = aloneLogits(widened, tokens, QString());
+        for (auto isa : {moin::kernels::Isa::Scalar, moin::kernels::Isa::Avx2,
+                         moin::kernels::Isa::Avx512}) {
+            if (!moin::kernels::isaSupported(isa))
+                continue;
+            h.kernelIsa = isa;
+            torch::InferenceMode guard;
+            moin::KvCache cache = h.makeCache(1, 16);
+            // One token at a time: every step through the decoder, float32 arithmetic only.
+            torch::Tensor logits;
+            for (int64_t t = 0; t < int64_t(tokens.size()); ++t)
+                logits = h.forward(torch::tensor({tokens[size_t(t)]}).view({1, 1}), &cache);
+            const double diff =
+                (logits.view({-1}) - expected[int64_t(tokens.size()) - 1]).abs().max()
+                    .item<double>();
+            QVERIFY2(diff < 1e-4, qPrintable(QString("%1 %2: max diff %3")
+                                                 .arg(dtype)
+                                                 .arg(moin::kernels::isaName(isa))
+                                                 .arg(diff)));
+        }
+    }
 }
 
 void TestModel::saveLoadRoundTrip()

@@ -1,5 +1,7 @@
 #include "llama.h"
 
+#include "kernels/decoder.h"
+
 #include "moin/error.h"
 
 #include <nlohmann/json.hpp>
@@ -7,6 +9,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace moin {
@@ -206,6 +209,132 @@ torch::ScalarType parseTorchDtype(const std::string& name)
     throw Error("dtype \"" + name + "\" is not supported; use float32, float16 or bfloat16");
 }
 
+// ---- the forward plan ----
+
+ForwardPlan planFor(const LlamaImpl& model, const torch::Tensor& tokens,
+                    const ForwardBatch& batch)
+{
+    const LlamaConfig& config = model.config;
+    ForwardPlan plan;
+    plan.B = tokens.size(0);
+    plan.T = tokens.size(1);
+    plan.cache = batch.cache;
+    const int64_t B = plan.B, T = plan.T;
+    auto perRow = [&](const auto& values, const char* what) {
+        if (!values.empty() && int64_t(values.size()) != B) {
+            throw Error(std::string("the forward batch has ") + std::to_string(values.size())
+                        + " " + what + " for " + std::to_string(B) + " rows of tokens");
+        }
+    };
+    perRow(batch.cacheSlots, "cache slots");
+    perRow(batch.starts, "start positions");
+    perRow(batch.lengths, "row lengths");
+    perRow(batch.adapters, "adapters");
+    if (!batch.cache && (!batch.cacheSlots.empty() || !batch.starts.empty()))
+        throw Error("cache slots and start positions need a KV cache");
+    const auto device = model.deviceOf();
+    const auto longs = torch::TensorOptions().dtype(torch::kLong);
+
+    plan.shared = batch.cacheSlots.empty() && batch.starts.empty() && batch.lengths.empty();
+    if (plan.shared) {
+        plan.start = batch.cache ? batch.cache->length : 0;
+        plan.span = plan.start + T;
+        if (batch.cache && B > int64_t(batch.cache->keys.empty() ? 0 : batch.cache->keys[0].size(0)))
+            throw Error("the batch has " + std::to_string(B) + " rows; the KV cache holds "
+                        + std::to_string(batch.cache->keys[0].size(0)));
+    } else {
+        const int64_t cacheRows = batch.cache->keys.empty() ? 0 : batch.cache->keys[0].size(0);
+        for (int64_t b = 0; b < B; ++b) {
+            const int64_t slot = batch.cacheSlots.empty() ? b : batch.cacheSlots[size_t(b)];
+            const int64_t start =
+                batch.starts.empty() ? batch.cache->length : batch.starts[size_t(b)];
+            const int64_t length = batch.lengths.empty() ? T : batch.lengths[size_t(b)];
+            if (slot < 0 || slot >= cacheRows)
+                throw Error("cache slot " + std::to_string(slot) + " is outside the KV cache's "
+                            + std::to_string(cacheRows) + " rows");
+            if (start < 0 || length < 1 || length > T)
+                throw Error("row " + std::to_string(b) + " starts at " + std::to_string(start)
+                            + " with " + std::to_string(length) + " of " + std::to_string(T)
+                            + " tokens; expected a start of 0 or more and 1 to T tokens");
+            plan.cacheSlots.push_back(slot);
+            plan.starts.push_back(start);
+            plan.lengths.push_back(length);
+            plan.span = std::max(plan.span, start + length);
+        }
+        plan.slotIndex = torch::tensor(plan.cacheSlots, longs).to(device);
+    }
+    if (plan.span > config.maxPositions) {
+        throw Error("sequence of " + std::to_string(plan.span)
+                    + " tokens exceeds the model's context length "
+                    + std::to_string(config.maxPositions));
+    }
+    if (batch.cache && plan.span > batch.cache->capacity) {
+        throw Error("KV cache full: " + std::to_string(plan.span) + " tokens for a capacity of "
+                    + std::to_string(batch.cache->capacity));
+    }
+
+    const int64_t hd = config.headDim();
+    const int64_t S = plan.span;
+    if (plan.shared) {
+        plan.cos = model.ropeCos.narrow(0, plan.start, T).view({1, T, 1, hd});
+        plan.sin = model.ropeSin.narrow(0, plan.start, T).view({1, T, 1, hd});
+        if (T > 1) {
+            // Query t (absolute position start + t) sees keys 0..start + t.
+            const auto options = longs.device(device);
+            const torch::Tensor queryPos =
+                torch::arange(plan.start, plan.start + T, options).view({T, 1});
+            plan.blocked = torch::arange(0, S, options).view({1, S}) > queryPos; // (T, S)
+        }
+    } else {
+        // Padding's positions are clamped into the table: their outputs are not used.
+        std::vector<int64_t> positions;
+        for (int64_t b = 0; b < B; ++b) {
+            for (int64_t t = 0; t < T; ++t)
+                positions.push_back(std::min(plan.starts[size_t(b)] + t, config.maxPositions - 1));
+        }
+        const torch::Tensor pos = torch::tensor(positions, longs).to(device); // (B*T)
+        plan.cos = model.ropeCos.index_select(0, pos).view({B, T, 1, hd});
+        plan.sin = model.ropeSin.index_select(0, pos).view({B, T, 1, hd});
+        const torch::Tensor keyPos =
+            torch::arange(0, S, longs.device(device)).view({1, 1, S});
+        plan.blocked = (keyPos > pos.view({B, T, 1})).view({B, 1, 1, T, S});
+    }
+
+    plan.attached = batch.adapters.empty();
+    if (!plan.attached) {
+        plan.rowAdapters = batch.adapters;
+        // Rows that share an adapter form one group per projection.
+        std::map<const LoadedAdapter*, std::vector<int64_t>> rowsOf;
+        for (int64_t b = 0; b < B; ++b) {
+            if (const LoadedAdapter* adapter = batch.adapters[size_t(b)])
+                rowsOf[adapter].push_back(b);
+        }
+        const size_t count = size_t(config.numLayers * kProjectionsPerLayer);
+        plan.groups.resize(count);
+        for (const auto& [adapter, rows] : rowsOf) {
+            if (adapter->byIndex.size() != count)
+                throw Error("the adapter was read for a model of another shape");
+            const torch::Tensor rowIndex = torch::tensor(rows, longs).to(device);
+            for (size_t p = 0; p < count; ++p) {
+                if (const LoraWeights* lora = adapter->byIndex[p])
+                    plan.groups[p].push_back({rowIndex, lora});
+            }
+        }
+    }
+    return plan;
+}
+
+namespace {
+
+// (..., hd) -> (..., hd): [-x2, x1] for the halves x1, x2 (Hugging Face's RoPE layout).
+torch::Tensor rotateHalf(const torch::Tensor& x)
+{
+    const int64_t half = x.size(-1) / 2;
+    return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+} // namespace
+
 // ---- modules ----
 
 ProjectionImpl::ProjectionImpl(int64_t in, int64_t out) : inFeatures(in), outFeatures(out)
@@ -213,11 +342,14 @@ ProjectionImpl::ProjectionImpl(int64_t in, int64_t out) : inFeatures(in), outFea
     weight = register_parameter("weight", torch::empty({out, in}), /*requires_grad=*/false);
 }
 
-torch::Tensor ProjectionImpl::forward(const torch::Tensor& x)
+torch::Tensor ProjectionImpl::forward(const torch::Tensor& x) { return forward(x, nullptr); }
+
+torch::Tensor ProjectionImpl::forward(const torch::Tensor& x,
+                                      const std::vector<LoraRowGroup>* groups)
 {
     torch::Tensor y = torch::linear(x, weight);
-    if (!gathered.empty()) {
-        for (const LoraRowGroup& group : gathered) {
+    if (groups) {
+        for (const LoraRowGroup& group : *groups) {
             const torch::Tensor rows = x.index_select(0, group.rows);
             y.index_add_(0, group.rows,
                          torch::linear(torch::linear(rows, group.lora->a), group.lora->b)
@@ -246,15 +378,6 @@ torch::Tensor RmsNormImpl::forward(const torch::Tensor& x)
     return weight * normed.to(x.scalar_type());
 }
 
-namespace {
-// (..., hd) -> (..., hd): [-x2, x1] for the halves x1, x2 (Hugging Face's RoPE layout).
-torch::Tensor rotateHalf(const torch::Tensor& x)
-{
-    const int64_t half = x.size(-1) / 2;
-    return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-}
-} // namespace
-
 AttentionImpl::AttentionImpl(const LlamaConfig& c)
     : numHeads(c.numHeads), numKvHeads(c.numKvHeads), headDim(c.headDim())
 {
@@ -264,19 +387,20 @@ AttentionImpl::AttentionImpl(const LlamaConfig& c)
     oProj = register_module("o_proj", Projection(numHeads * headDim, c.hiddenSize));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
-                                     const torch::Tensor& sin, torch::Tensor* cacheKeys,
-                                     torch::Tensor* cacheValues, int64_t start)
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const ForwardPlan& plan,
+                                     int64_t layer)
 {
     const int64_t B = x.size(0);
     const int64_t T = x.size(1);
     const int64_t rep = numHeads / numKvHeads;
-    const torch::Tensor c = cos.view({1, T, 1, headDim}).to(x.scalar_type());
-    const torch::Tensor s = sin.view({1, T, 1, headDim}).to(x.scalar_type());
+    const torch::Tensor c = plan.cos.to(x.scalar_type()); // (B or 1, T, 1, hd)
+    const torch::Tensor s = plan.sin.to(x.scalar_type());
 
-    torch::Tensor q = qProj(x).view({B, T, numHeads, headDim});   // (B, T, nh, hd)
-    torch::Tensor k = kProj(x).view({B, T, numKvHeads, headDim}); // (B, T, nkv, hd)
-    torch::Tensor v = vProj(x).view({B, T, numKvHeads, headDim}); // (B, T, nkv, hd)
+    torch::Tensor q = qProj->forward(x, plan.groupsOf(layer, kQ)).view({B, T, numHeads, headDim});
+    torch::Tensor k =
+        kProj->forward(x, plan.groupsOf(layer, kK)).view({B, T, numKvHeads, headDim});
+    torch::Tensor v =
+        vProj->forward(x, plan.groupsOf(layer, kV)).view({B, T, numKvHeads, headDim});
     q = q * c + rotateHalf(q) * s;
     k = k * c + rotateHalf(k) * s;
     // Query head h uses kv head h / rep (Hugging Face's repeat_kv). Grouping the rep query
@@ -286,23 +410,35 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
             .reshape({B, numKvHeads, rep * T, headDim}); // (B, nkv, rep*T, hd)
     k = k.transpose(1, 2);                                // (B, nkv, T, hd)
     v = v.transpose(1, 2);                                // (B, nkv, T, hd)
-    if (cacheKeys) {
-        cacheKeys->narrow(2, start, T).copy_(k);
-        cacheValues->narrow(2, start, T).copy_(v);
-        k = cacheKeys->narrow(2, 0, start + T); // (B, nkv, S, hd)
-        v = cacheValues->narrow(2, 0, start + T);
+    if (plan.cache) {
+        torch::Tensor& keys = plan.cache->keys[size_t(layer)];     // (slots, nkv, cap, hd)
+        torch::Tensor& values = plan.cache->values[size_t(layer)]; // (slots, nkv, cap, hd)
+        if (plan.shared) {
+            keys.narrow(0, 0, B).narrow(2, plan.start, T).copy_(k);
+            values.narrow(0, 0, B).narrow(2, plan.start, T).copy_(v);
+            k = keys.narrow(0, 0, B).narrow(2, 0, plan.span); // (B, nkv, S, hd)
+            v = values.narrow(0, 0, B).narrow(2, 0, plan.span);
+        } else {
+            for (int64_t b = 0; b < B; ++b) {
+                const int64_t n = plan.lengths[size_t(b)];
+                const int64_t slot = plan.cacheSlots[size_t(b)];
+                const int64_t start = plan.starts[size_t(b)];
+                keys.select(0, slot).narrow(1, start, n).copy_(k[b].narrow(1, 0, n));
+                values.select(0, slot).narrow(1, start, n).copy_(v[b].narrow(1, 0, n));
+            }
+            k = keys.index_select(0, plan.slotIndex).narrow(2, 0, plan.span); // (B, nkv, S, hd)
+            v = values.index_select(0, plan.slotIndex).narrow(2, 0, plan.span);
+        }
     }
+    // A float32 cache (the decoder's, on the CPU) serves a half-precision model too.
+    k = k.to(x.scalar_type());
+    v = v.to(x.scalar_type());
     const int64_t S = k.size(2);
     torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)).to(torch::kFloat32)
                            * (1.0 / std::sqrt(double(headDim))); // (B, nkv, rep*T, S)
-    if (T > 1) {
-        // Query t (absolute position start + t) sees keys 0..start + t.
-        const auto options = torch::TensorOptions().device(x.device()).dtype(torch::kLong);
-        const torch::Tensor queryPos = torch::arange(start, start + T, options).view({T, 1});
-        const torch::Tensor keyPos = torch::arange(0, S, options).view({1, S});
-        const torch::Tensor blocked = keyPos > queryPos; // (T, S)
+    if (plan.blocked.defined()) {
         scores = scores.view({B, numKvHeads, rep, T, S})
-                     .masked_fill(blocked, -std::numeric_limits<float>::infinity())
+                     .masked_fill(plan.blocked, -std::numeric_limits<float>::infinity())
                      .view({B, numKvHeads, rep * T, S});
     }
     const torch::Tensor probs = torch::softmax(scores, -1).to(v.scalar_type());
@@ -310,7 +446,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
                                   .view({B, numKvHeads, rep, T, headDim})
                                   .permute({0, 3, 1, 2, 4})          // (B, T, nkv, rep, hd)
                                   .reshape({B, T, numHeads * headDim});
-    return oProj(out);
+    return oProj->forward(out, plan.groupsOf(layer, kO));
 }
 
 MlpImpl::MlpImpl(const LlamaConfig& c)
@@ -320,9 +456,11 @@ MlpImpl::MlpImpl(const LlamaConfig& c)
     downProj = register_module("down_proj", Projection(c.intermediateSize, c.hiddenSize));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x)
+torch::Tensor MlpImpl::forward(const torch::Tensor& x, const ForwardPlan& plan, int64_t layer)
 {
-    return downProj(torch::silu(gateProj(x)) * upProj(x));
+    return downProj->forward(torch::silu(gateProj->forward(x, plan.groupsOf(layer, kGate)))
+                                 * upProj->forward(x, plan.groupsOf(layer, kUp)),
+                             plan.groupsOf(layer, kDown));
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const LlamaConfig& c)
@@ -355,37 +493,48 @@ LlamaImpl::LlamaImpl(const LlamaConfig& c) : config(c)
     ropeSin = register_buffer("rope_sin", angles.sin().to(torch::kFloat32));
 }
 
-torch::Tensor LlamaImpl::hidden(const torch::Tensor& tokens, KvCache* cache)
+torch::Tensor LlamaImpl::hidden(const torch::Tensor& tokens, const ForwardBatch& batch)
 {
-    const int64_t T = tokens.size(1);
-    const int64_t start = cache ? cache->length : 0;
-    if (start + T > config.maxPositions) {
-        throw Error("sequence of " + std::to_string(start + T)
-                    + " tokens exceeds the model's context length "
-                    + std::to_string(config.maxPositions));
+    if (tokens.dim() != 2)
+        throw Error("the forward pass takes tokens of shape (batch, length); got "
+                    + std::to_string(tokens.dim()) + " dimensions");
+    const ForwardPlan plan = planFor(*this, tokens, batch);
+    if (fastDecodeApplies(*this, plan)) {
+        torch::Tensor h = decodeHidden(*this, tokens, plan);
+        if (batch.cache && plan.shared)
+            batch.cache->length = plan.span;
+        return h;
     }
-    if (cache && start + T > cache->capacity) {
-        throw Error("KV cache full: " + std::to_string(start + T) + " tokens for a capacity of "
-                    + std::to_string(cache->capacity));
-    }
-    const torch::Tensor cos = ropeCos.narrow(0, start, T);
-    const torch::Tensor sin = ropeSin.narrow(0, start, T);
     torch::Tensor x = torch::embedding(embedTokens, tokens); // (B, T, H)
     for (size_t i = 0; i < layers.size(); ++i) {
         DecoderLayerImpl& layer = *layers[i];
-        torch::Tensor* keys = cache ? &cache->keys[i] : nullptr;
-        torch::Tensor* values = cache ? &cache->values[i] : nullptr;
-        x = x + layer.attention->forward(layer.inputNorm(x), cos, sin, keys, values, start);
-        x = x + layer.mlp(layer.postAttentionNorm(x));
+        x = x + layer.attention->forward(layer.inputNorm(x), plan, int64_t(i));
+        x = x + layer.mlp->forward(layer.postAttentionNorm(x), plan, int64_t(i));
     }
-    if (cache)
-        cache->length = start + T;
+    if (batch.cache && plan.shared)
+        batch.cache->length = plan.span;
     return norm(x);
+}
+
+torch::Tensor LlamaImpl::hidden(const torch::Tensor& tokens, KvCache* cache)
+{
+    ForwardBatch batch;
+    batch.cache = cache;
+    return hidden(tokens, batch);
 }
 
 torch::Tensor LlamaImpl::project(const torch::Tensor& h)
 {
-    return lmHead ? lmHead(h) : torch::linear(h, embedTokens);
+    if (fastProjectApplies(*this, h))
+        return projectRows(*this, h);
+    // The decoder's hidden states are float32 whatever the model's type.
+    const torch::Tensor x = h.to(dtypeOf());
+    return lmHead ? lmHead->forward(x) : torch::linear(x, embedTokens);
+}
+
+torch::Tensor LlamaImpl::forward(const torch::Tensor& tokens, const ForwardBatch& batch)
+{
+    return project(hidden(tokens, batch));
 }
 
 torch::Tensor LlamaImpl::forward(const torch::Tensor& tokens, KvCache* cache)
@@ -393,11 +542,20 @@ torch::Tensor LlamaImpl::forward(const torch::Tensor& tokens, KvCache* cache)
     return project(hidden(tokens, cache));
 }
 
+void LlamaImpl::place(torch::Device device, torch::ScalarType dtype)
+{
+    to(device, dtype);
+    ropeCos.set_data(ropeCos.to(torch::kFloat32));
+    ropeSin.set_data(ropeSin.to(torch::kFloat32));
+}
+
 KvCache LlamaImpl::makeCache(int64_t batch, int64_t capacity) const
 {
     KvCache cache;
     cache.capacity = std::min(capacity, config.maxPositions);
-    const auto options = torch::TensorOptions().device(deviceOf()).dtype(dtypeOf());
+    // On the CPU keys and values stay float32 whatever the weights: the decoder reads them so.
+    const auto options = torch::TensorOptions().device(deviceOf()).dtype(
+        deviceOf().is_cpu() ? torch::kFloat32 : dtypeOf());
     // Zeros, not empty(): a batched decode step reads every slot up to the batch's longest
     // position, and a masked position's weight of 0 times a NaN left in uninitialised memory
     // is NaN (seen as "probability tensor contains inf or nan" under 64 concurrent clients).

@@ -201,9 +201,9 @@ LoadedAdapter readAdapter(LlamaImpl& model, const std::string& directory,
                                                    configPath.string());
     const SafetensorsFile file = SafetensorsFile::open(weightsPath.string());
 
-    std::map<std::string, Projection> projections;
+    std::map<std::string, Projection> projectionsByName;
     for (auto& [name, projection] : model.namedProjections())
-        projections.emplace(name, projection);
+        projectionsByName.emplace(name, projection);
 
     // Validate everything before touching the model, so that a bad adapter changes nothing.
     struct Pair {
@@ -226,7 +226,7 @@ LoadedAdapter readAdapter(LlamaImpl& model, const std::string& directory,
                           "loads LoRA adapters of Llama's projections only");
         }
         const std::string module = key.substr(0, key.size() - 14);
-        if (!projections.count(module)) {
+        if (!projectionsByName.count(module)) {
             throw Error("LoRA tensor '" + info.name + "' does not exist in base model "
                         + (baseDirectory.empty() ? std::string("") : baseDirectory + " ")
                         + "(no projection '" + module
@@ -238,7 +238,7 @@ LoadedAdapter readAdapter(LlamaImpl& model, const std::string& directory,
     if (pairs.empty())
         throw Error("adapter " + weightsPath.string() + " holds no LoRA tensors");
     for (const auto& [module, pair] : pairs) {
-        const Projection& projection = projections.at(module);
+        const Projection& projection = projectionsByName.at(module);
         const std::string prefix = kPeftPrefix + module;
         if (!pair.a || !pair.b) {
             throw Error("LoRA tensor '" + prefix + (pair.a ? ".lora_B.weight" : ".lora_A.weight")
@@ -270,6 +270,13 @@ LoadedAdapter readAdapter(LlamaImpl& model, const std::string& directory,
         lora->dropout = config.dropout;
         adapter.bytes += int64_t(lora->a.nbytes() + lora->b.nbytes());
         adapter.byProjection.emplace(module, lora);
+    }
+    const auto projections = model.namedProjections();
+    adapter.byIndex.assign(projections.size(), nullptr);
+    for (size_t i = 0; i < projections.size(); ++i) {
+        if (auto found = adapter.byProjection.find(projections[i].first);
+            found != adapter.byProjection.end())
+            adapter.byIndex[i] = found->second.get();
     }
     return adapter;
 }

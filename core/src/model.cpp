@@ -66,7 +66,7 @@ LanguageModel LanguageModel::random(const LlamaConfig& config, uint64_t seed,
     impl->model = Llama(config);
     initRandom(*impl->model, seed);
     const std::string device = resolveDevice(options.device);
-    impl->model->to(torch::Device(device), computeDtype(options, config, device));
+    impl->model->place(torch::Device(device), computeDtype(options, config, device));
     impl->model->eval();
     return LanguageModel(std::move(impl));
 }
@@ -110,7 +110,7 @@ LanguageModel LanguageModel::load(const std::string& directory, const ModelLoadO
         }
     }
     const std::string device = resolveDevice(options.device);
-    impl->model->to(torch::Device(device), computeDtype(options, config, device));
+    impl->model->place(torch::Device(device), computeDtype(options, config, device));
     impl->model->eval();
     if (options.loadTokenizer && fs::exists(dir / "tokenizer.model", ec))
         impl->tokenizer = Tokenizer::load((dir / "tokenizer.model").string());

@@ -33,12 +33,6 @@ double secondsBetween(Clock::time_point from, Clock::time_point to)
     return std::chrono::duration<double>(to - from).count();
 }
 
-torch::Tensor rotateHalf(const torch::Tensor& x)
-{
-    const int64_t half = x.size(-1) / 2;
-    return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-}
-
 } // namespace
 
 ExpertChoice ExpertChoice::parse(const std::string& text)
@@ -86,6 +80,7 @@ struct ServingEngine::Impl {
         int slot = 0;
         int64_t length = 0; ///< tokens in the slot's KV cache
         int32_t nextInput = 0;
+        std::vector<int32_t> prompt; ///< BOS + the prompt's tokens, until its prefill
         std::shared_ptr<const LoadedAdapter> adapter;
         std::unique_ptr<Sampler> sampler;
         std::unique_ptr<TextStream> stream;
@@ -111,7 +106,6 @@ struct ServingEngine::Impl {
     int64_t runId = 0;
     std::map<int, ServedExpert> experts;
     std::map<int, std::vector<std::string>> keywords;
-    std::vector<std::pair<std::string, Projection>> projections;
 
     // The model runs on the decode thread; route() with the model embedder shares it.
     mutable std::mutex computeMutex;
@@ -187,121 +181,64 @@ struct ServingEngine::Impl {
 
     // ---- the decode loop ----
 
-    void setGathered(const std::vector<std::shared_ptr<const LoadedAdapter>>& rowAdapters)
-    {
-        // Rows that share an adapter form one group per projection.
-        std::map<const LoadedAdapter*, std::vector<int64_t>> rowsOf;
-        for (size_t row = 0; row < rowAdapters.size(); ++row) {
-            if (rowAdapters[row])
-                rowsOf[rowAdapters[row].get()].push_back(int64_t(row));
-        }
-        const torch::Device device = model->impl().model->deviceOf();
-        std::map<const LoadedAdapter*, torch::Tensor> rowTensors;
-        for (auto& [adapter, rows] : rowsOf)
-            rowTensors[adapter] = torch::tensor(rows, torch::kLong).to(device);
-        for (auto& [name, projection] : projections) {
-            projection->gathered.clear();
-            for (auto& [adapter, rows] : rowTensors) {
-                if (auto found = adapter->byProjection.find(name);
-                    found != adapter->byProjection.end())
-                    projection->gathered.push_back({rows, found->second});
-            }
-        }
-    }
-
-    void clearGathered()
-    {
-        for (auto& [name, projection] : projections)
-            projection->gathered.clear();
-    }
-
-    // Prompt of one request into its slot; returns the last position's logits (vocab).
-    torch::Tensor prefill(Active& a, const std::vector<int32_t>& prompt)
+    // The prompts of the requests that join this step, each into its slot, in one forward call
+    // (right-padded to the longest): arrivals do not wait behind each other's prefill. Returns
+    // each one's logits at its last prompt position (vocab).
+    std::vector<torch::Tensor> prefill(const std::vector<Active*>& joining)
     {
         LlamaImpl& llama = *model->impl().model;
-        KvCache view;
-        for (size_t i = 0; i < slots.keys.size(); ++i) {
-            view.keys.push_back(slots.keys[i].narrow(0, a.slot, 1));
-            view.values.push_back(slots.values[i].narrow(0, a.slot, 1));
+        const int64_t B = int64_t(joining.size());
+        int64_t width = 0;
+        for (const Active* a : joining)
+            width = std::max(width, int64_t(a->prompt.size()));
+        ForwardBatch batch;
+        batch.cache = &slots;
+        std::vector<int64_t> tokens(size_t(B * width), 0);
+        for (int64_t b = 0; b < B; ++b) {
+            const Active& a = *joining[size_t(b)];
+            std::copy(a.prompt.begin(), a.prompt.end(), tokens.begin() + b * width);
+            batch.cacheSlots.push_back(a.slot);
+            batch.starts.push_back(0);
+            batch.lengths.push_back(int64_t(a.prompt.size()));
+            batch.adapters.push_back(a.adapter.get());
         }
-        view.capacity = slots.capacity;
         const torch::Tensor input =
-            torch::tensor(std::vector<int64_t>(prompt.begin(), prompt.end()), torch::kLong)
-                .view({1, -1})
-                .to(llama.deviceOf());
-        setGathered({a.adapter});
-        const torch::Tensor h = llama.hidden(input, &view);
-        clearGathered();
-        a.length = int64_t(prompt.size());
-        return llama.project(h.select(1, -1)).squeeze(0);
+            torch::tensor(tokens, torch::kLong).view({B, width}).to(llama.deviceOf());
+        const torch::Tensor h = llama.hidden(input, batch); // (B, width, H)
+        std::vector<int64_t> lastRows;
+        for (int64_t b = 0; b < B; ++b)
+            lastRows.push_back(b * width + int64_t(joining[size_t(b)]->prompt.size()) - 1);
+        const torch::Tensor last = h.reshape({B * width, -1}).index_select(
+            0, torch::tensor(lastRows, torch::kLong).to(h.device())); // (B, H)
+        const torch::Tensor logits = llama.project(last);             // (B, vocab)
+        std::vector<torch::Tensor> out;
+        for (int64_t b = 0; b < B; ++b) {
+            Active& a = *joining[size_t(b)];
+            a.length = int64_t(a.prompt.size());
+            a.prompt.clear();
+            out.push_back(logits[b]);
+        }
+        return out;
     }
 
-    // One token for every active request: projections batched (with per-row adapters), the
-    // attention of each row over its own slot's cache. Returns logits (B, vocab).
-    torch::Tensor decodeStep(std::vector<Active*>& batch)
+    // One token for every active request in one forward call: each row at its own slot,
+    // position and adapter. Returns logits (B, vocab).
+    torch::Tensor decodeStep(std::vector<Active*>& rows)
     {
         LlamaImpl& llama = *model->impl().model;
-        const LlamaConfig& c = llama.config;
-        const int64_t B = int64_t(batch.size());
-        const torch::Device device = llama.deviceOf();
-        std::vector<int64_t> tokens, positions, slotIds;
-        std::vector<std::shared_ptr<const LoadedAdapter>> adapters;
-        for (Active* a : batch) {
+        std::vector<int64_t> tokens;
+        ForwardBatch batch;
+        batch.cache = &slots;
+        for (Active* a : rows) {
             tokens.push_back(a->nextInput);
-            positions.push_back(a->length);
-            slotIds.push_back(a->slot);
-            adapters.push_back(a->adapter);
+            batch.cacheSlots.push_back(a->slot);
+            batch.starts.push_back(a->length);
+            batch.adapters.push_back(a->adapter.get());
         }
-        const torch::Tensor pos = torch::tensor(positions, torch::kLong).to(device);
-        const torch::Tensor slotIndex = torch::tensor(slotIds, torch::kLong).to(device);
-        const int64_t span = *std::max_element(positions.begin(), positions.end()) + 1;
-        const int64_t hd = c.headDim();
-        const int64_t rep = c.numHeads / c.numKvHeads;
-        const torch::Tensor cos = llama.ropeCos.index_select(0, pos).view({B, 1, 1, hd});
-        const torch::Tensor sin = llama.ropeSin.index_select(0, pos).view({B, 1, 1, hd});
-        // Keys beyond a row's own position are masked.
-        const torch::Tensor blocked =
-            torch::arange(span, torch::TensorOptions().dtype(torch::kLong).device(device))
-                .view({1, 1, 1, span})
-            > pos.view({B, 1, 1, 1});
-
-        setGathered(adapters);
-        torch::Tensor x = torch::embedding(
-            llama.embedTokens, torch::tensor(tokens, torch::kLong).view({B, 1}).to(device));
-        for (size_t layerIndex = 0; layerIndex < llama.layers.size(); ++layerIndex) {
-            DecoderLayerImpl& layer = *llama.layers[layerIndex];
-            AttentionImpl& attention = *layer.attention;
-            const torch::Tensor h = layer.inputNorm(x);
-            torch::Tensor q = attention.qProj(h).view({B, 1, c.numHeads, hd});
-            torch::Tensor k = attention.kProj(h).view({B, 1, c.numKvHeads, hd});
-            torch::Tensor v = attention.vProj(h).view({B, 1, c.numKvHeads, hd});
-            const torch::Tensor cs = cos.to(q.scalar_type());
-            const torch::Tensor sn = sin.to(q.scalar_type());
-            q = q * cs + rotateHalf(q) * sn;
-            k = k * cs + rotateHalf(k) * sn;
-            torch::Tensor& keys = slots.keys[layerIndex];
-            torch::Tensor& values = slots.values[layerIndex];
-            for (int64_t b = 0; b < B; ++b) {
-                keys.select(0, slotIds[b]).narrow(1, positions[b], 1).copy_(k[b].transpose(0, 1));
-                values.select(0, slotIds[b])
-                    .narrow(1, positions[b], 1)
-                    .copy_(v[b].transpose(0, 1));
-            }
-            const torch::Tensor K = keys.index_select(0, slotIndex).narrow(2, 0, span);
-            const torch::Tensor V = values.index_select(0, slotIndex).narrow(2, 0, span);
-            // Query head h uses kv head h / rep: (B, nkv, rep, hd) against (B, nkv, S, hd).
-            const torch::Tensor qg = q.view({B, c.numKvHeads, rep, hd});
-            torch::Tensor scores = torch::matmul(qg, K.transpose(-1, -2)).to(torch::kFloat32)
-                                   * (1.0 / std::sqrt(double(hd)));
-            scores = scores.masked_fill(blocked, -std::numeric_limits<float>::infinity());
-            const torch::Tensor probs = torch::softmax(scores, -1).to(V.scalar_type());
-            const torch::Tensor out =
-                torch::matmul(probs, V).reshape({B, 1, c.numHeads * hd});
-            x = x + attention.oProj(out);
-            x = x + layer.mlp(layer.postAttentionNorm(x));
-        }
-        clearGathered();
-        return llama.project(llama.norm(x)).select(1, 0);
+        const torch::Tensor input = torch::tensor(tokens, torch::kLong)
+                                        .view({int64_t(rows.size()), 1})
+                                        .to(llama.deviceOf());
+        return llama.forward(input, batch).select(1, 0);
     }
 
     void fail(Pending& p, const std::string& message)
@@ -309,8 +246,9 @@ struct ServingEngine::Impl {
         p.promise.set_exception(std::make_exception_ptr(Error(message)));
     }
 
-    // Routes, loads the adapter, prefills; the request then joins the decode batch. A request
-    // that cannot start (prompt too long, unreadable adapter) fails alone: nullptr.
+    // Routes, loads the adapter, tokenizes; its prefill follows with the others that join in
+    // this step. A request that cannot start (prompt too long, unreadable adapter) fails alone:
+    // nullptr.
     std::unique_ptr<Active> start(Pending&& p, int slot)
     {
         auto a = std::make_unique<Active>();
@@ -372,9 +310,7 @@ struct ServingEngine::Impl {
             if (a->seenSet.insert(token).second)
                 a->seen.push_back(token);
         }
-        const torch::Tensor logits = prefill(*a, prompt);
-        result.generation.prefillSeconds = secondsBetween(a->started, Clock::now());
-        accept(*a, logits);
+        a->prompt = std::move(prompt);
     }
 
     // Samples the next token of `a` from its logits and decides whether it goes on.
@@ -451,6 +387,7 @@ struct ServingEngine::Impl {
                 }
             }
             std::lock_guard<std::mutex> compute(computeMutex);
+            std::vector<Active*> joining;
             for (Pending& p : admitted) {
                 int slot = 0;
                 while (slotUsed[size_t(slot)])
@@ -458,8 +395,26 @@ struct ServingEngine::Impl {
                 std::unique_ptr<Active> a = start(std::move(p), slot);
                 if (a) {
                     slotUsed[size_t(slot)] = true;
+                    joining.push_back(a.get());
                     active.push_back(std::move(a));
                     activeCount = int(active.size());
+                }
+            }
+            if (!joining.empty()) {
+                try {
+                    const std::vector<torch::Tensor> logits = prefill(joining);
+                    const auto now = Clock::now();
+                    for (size_t i = 0; i < joining.size(); ++i) {
+                        Active& a = *joining[i];
+                        a.result.generation.prefillSeconds = secondsBetween(a.started, now);
+                        accept(a, logits[i]);
+                    }
+                } catch (const std::exception& e) {
+                    for (Active* a : joining) {
+                        fail(a->pending, std::string("prefill failed: ") + e.what());
+                        a->done = true;
+                        a->result.generation.stopReason = "error";
+                    }
                 }
             }
             std::vector<Active*> decoding;
@@ -555,7 +510,6 @@ std::unique_ptr<ServingEngine> ServingEngine::open(const std::string& workspaceD
     if (options.routingOnly)
         return std::unique_ptr<ServingEngine>(new ServingEngine(std::move(impl)));
     LlamaImpl& llama = *impl->model->impl().model;
-    impl->projections = llama.namedProjections();
     impl->slots = llama.makeCache(options.maxBatch, llama.config.maxPositions);
     impl->slotUsed.assign(size_t(options.maxBatch), false);
     Impl* raw = impl.get();

@@ -15,17 +15,20 @@
 #include <torch/version.h>
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 namespace {
 
@@ -103,6 +106,14 @@ double loadAverage()
     return oneMinute;
 }
 
+struct PeerFigures {
+    std::string model;       ///< the Hugging Face folder of shape m
+    double llama2c = -1;     ///< llama2.c run.c fp32 decode, best of 3 (tokens/s)
+    double llamacppF32 = -1; ///< llama-bench tg of model-f32.gguf
+    double llamacppF16 = -1; ///< llama-bench tg of model-f16.gguf
+    std::vector<std::string> notes;
+};
+
 struct ModelReport {
     std::string name;
     LlamaConfig config;
@@ -149,7 +160,7 @@ std::string mib(int64_t bytes) { return bytes < 0 ? "n/a" : format("%.0f", bytes
 
 void printReport(std::ostream& out, const json& setup, const MachineLimits& limits,
                  const std::vector<ModelReport>& models,
-                 const std::optional<GenerateResult>& generate)
+                 const std::optional<GenerateResult>& generate, const PeerFigures* peers)
 {
     out << "MoIN Studio model benchmark\n"
         << "  " << setup["cpu"].get<std::string>() << "; torch " << TORCH_VERSION << " with "
@@ -229,6 +240,55 @@ void printReport(std::ostream& out, const json& setup, const MachineLimits& limi
     out << format("  process peak (VmHWM): %s MiB\n",
                   mib(setup["processPeakBytes"].get<int64_t>()).c_str());
 
+    if (peers) {
+        const ModelReport* f32 = nullptr;
+        const ModelReport* bf16 = nullptr;
+        for (const ModelReport& m : models) {
+            if (m.name == "m fp32 (peers)")
+                f32 = &m;
+            if (m.name == "m bf16 copy")
+                bf16 = &m;
+        }
+        auto phase = [](const ModelReport* m, const char* name) -> const PhaseResult* {
+            for (const PhaseResult& p : m->phases) {
+                if (p.phase == name && p.batch == 1)
+                    return &p;
+            }
+            return nullptr;
+        };
+        out << "\nAgainst the peers, shape m (" << peers->model << "), same run, "
+            << setup["torchThreads"] << " threads; decoder kernels: " << setup["kernels"].get<std::string>() << "\n";
+        out << format("  llama2.c run.c fp32 decode (best of 3, 200 tokens)   %8.1f tokens/s\n",
+                      peers->llama2c);
+        if (peers->llamacppF32 > 0)
+            out << format("  llama.cpp llama-bench tg64 f32 / f16               %8.1f / %.1f "
+                          "tokens/s\n",
+                          peers->llamacppF32, peers->llamacppF16);
+        for (const auto& [m, label, target] :
+             {std::make_tuple(f32, "ours fp32", 1.5), std::make_tuple(bf16, "ours bf16 copy", 2.5)}) {
+            if (!m)
+                continue;
+            const PhaseResult* d = phase(m, "decode");
+            out << format("  %-14s batch-1 decode %8.1f tokens/s = %.2fx llama2.c (target >= "
+                          "%.1fx), %.0f%% of the read-only ceiling (%.1f GB/s)\n",
+                          label, d->tokensPerSecond(), fraction(d->tokensPerSecond(),
+                                                               peers->llama2c),
+                          target, 100 * fraction(d->gbps(), limits.readCeiling), d->gbps());
+            if (peers->llamacppF32 > 0)
+                out << format("  %-14s vs llama.cpp %s: %.2fx\n", label,
+                              m == f32 ? "f32" : "f16",
+                              fraction(d->tokensPerSecond(),
+                                       m == f32 ? peers->llamacppF32 : peers->llamacppF16));
+            const PhaseResult* p = phase(m, "prefill");
+            out << format("  %-14s prefill %lld tokens %8.1f tokens/s, %.1f GFLOP/s = %.0f%% of "
+                          "the fp32 matmul ceiling (target >= 60%%)\n",
+                          label, (long long)p->tokens, p->tokensPerSecond(), p->gflops(),
+                          100 * fraction(p->gflops(), limits.matmulCeiling));
+        }
+        for (const std::string& note : peers->notes)
+            out << "  note: " << note << "\n";
+    }
+
     if (generate && !models.empty()) {
         const GenerateResult& g = *generate;
         double rawDecode = 0;
@@ -256,9 +316,15 @@ json kernelJson(const KernelResult& k, const char* unit)
 }
 
 json toJson(const json& setup, const MachineLimits& limits, const std::vector<ModelReport>& models,
-            const std::optional<GenerateResult>& generate)
+            const std::optional<GenerateResult>& generate, const PeerFigures* peers)
 {
     json j;
+    if (peers) {
+        j["peers"] = {{"model", peers->model},
+                      {"llama2cTokensPerSecond", peers->llama2c},
+                      {"llamacppF32TokensPerSecond", peers->llamacppF32},
+                      {"llamacppF16TokensPerSecond", peers->llamacppF16}};
+    }
     j["setup"] = setup;
     json bandwidth = json::array(), matmul = json::array();
     for (const KernelResult& k : limits.bandwidth)
@@ -324,6 +390,73 @@ json toJson(const json& setup, const MachineLimits& limits, const std::vector<Mo
     return j;
 }
 
+// ---- peers: the same model in llama2.c and llama.cpp, measured in the same run ----
+
+std::string runCommand(const std::string& command, int* status)
+{
+    std::string output;
+    if (FILE* pipe = popen(command.c_str(), "r")) {
+        char buffer[4096];
+        size_t n;
+        while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0)
+            output.append(buffer, n);
+        *status = pclose(pipe);
+    } else {
+        *status = -1;
+    }
+    return output;
+}
+
+std::string quoted(const std::string& text) { return "'" + text + "'"; }
+
+// llama2.c prints "achieved tok/s: X" after generating; the best of three runs counts.
+double measureLlama2c(const std::string& peers, const std::string& tokenizer, int threads)
+{
+    double best = -1;
+    for (int rep = 0; rep < 3; ++rep) {
+        int status = 0;
+        const std::string out = runCommand(
+            "OMP_NUM_THREADS=" + std::to_string(threads) + " " + quoted(peers + "/run") + " "
+                + quoted(peers + "/m/llama2c.bin") + " -n 200 -t 0 -z " + quoted(tokenizer)
+                + " -i 'Once upon a time' 2>&1",
+            &status);
+        const size_t at = out.find("achieved tok/s:");
+        if (status != 0 || at == std::string::npos)
+            throw std::runtime_error("llama2.c did not run: " + out.substr(0, 300));
+        best = std::max(best, std::atof(out.c_str() + at + 15));
+    }
+    return best;
+}
+
+// llama-bench's decode (tg64) of the f32 and f16 GGUF files, when llama.cpp is built there.
+void measureLlamaCpp(const std::string& peers, int threads, PeerFigures* figures)
+{
+    const std::string bench = peers + "/llamacpp/build/bin/llama-bench";
+    if (!std::ifstream(bench).good()) {
+        figures->notes.push_back("llama.cpp's llama-bench is not built in " + peers);
+        return;
+    }
+    int status = 0;
+    const std::string out =
+        runCommand(quoted(bench) + " -m " + quoted(peers + "/m/model-f32.gguf") + ","
+                       + quoted(peers + "/m/model-f16.gguf") + " -t " + std::to_string(threads)
+                       + " -p 0 -n 64 -r 3 -o json 2>/dev/null",
+                   &status);
+    try {
+        for (const json& row : json::parse(out)) {
+            const std::string file = row.value("model_filename", std::string());
+            const double rate = row.value("avg_ts", -1.0);
+            if (file.find("f32") != std::string::npos)
+                figures->llamacppF32 = rate;
+            else if (file.find("f16") != std::string::npos)
+                figures->llamacppF16 = rate;
+        }
+    } catch (const json::exception&) {
+        figures->notes.push_back("llama-bench printed no JSON (exit " + std::to_string(status)
+                                 + ")");
+    }
+}
+
 // Creates a model with `create`, recording time and memory around it, then measures it.
 template <typename Create>
 ModelReport benchmarkModel(const std::string& name, Create create, const SpeedOptions& options,
@@ -372,6 +505,8 @@ int main(int argc, char** argv)
     int smallReps = 5;
     int generateTokens = 64;
     LimitOptions limitOptions;
+    std::string peersDir;
+    std::string peerTokenizer;
     app.add_option("--threads", threads, "torch and OpenBLAS threads")->check(CLI::Range(1, 256))
         ->capture_default_str();
     app.add_option("--base", baseDir,
@@ -391,7 +526,20 @@ int main(int argc, char** argv)
         ->check(CLI::Range(1, 4096))->capture_default_str();
     app.add_option("--array-mib", limitOptions.arrayMiB, "size of each bandwidth array (MiB)")
         ->check(CLI::Range(16, 65536))->capture_default_str();
+    app.add_option("--peers", peersDir,
+                   "the peers' folder (../shared/peers/build-peers.sh): measure its shape m in "
+                   "fp32 and as a bf16 copy beside llama2.c and llama.cpp on the same model")
+        ->check(CLI::ExistingDirectory);
+    app.add_option("--peer-tokenizer", peerTokenizer,
+                   "llama2.c's tokenizer.bin (../shared/peers/llama2c/tokenizer.bin); needed "
+                   "with --peers")
+        ->check(CLI::ExistingFile);
     CLI11_PARSE(app, argc, argv);
+    if (!peersDir.empty() && peerTokenizer.empty()) {
+        std::fprintf(stderr, "bench_model: --peers needs --peer-tokenizer (llama2.c's "
+                             "tokenizer.bin, in ../shared/peers/llama2c/)\n");
+        return 2;
+    }
 
     try {
         torch::set_num_threads(threads);
@@ -407,7 +555,8 @@ int main(int argc, char** argv)
                       {"decodeSteps", speed.decodeSteps},
                       {"openblasCoretype", std::getenv("OPENBLAS_CORETYPE")
                                                ? std::getenv("OPENBLAS_CORETYPE") : ""},
-                      {"loadAverageStart", loadAverage()}};
+                      {"loadAverageStart", loadAverage()},
+                      {"kernels", moin::kernels::isaName(moin::kernels::bestIsa())}};
         setup["warnings"] = json::array();
         __builtin_cpu_init();
         if (blas.core == "Prescott" && __builtin_cpu_supports("avx2")) {
@@ -443,6 +592,31 @@ int main(int argc, char** argv)
                 "small base (loaded)", [&] { return LanguageModel::load(baseDir); }, smallSpeed,
                 &processPeak, &generate, generateTokens));
         }
+        std::optional<PeerFigures> peers;
+        if (!peersDir.empty()) {
+            peers.emplace();
+            peers->model = peersDir + "/m";
+            progress("llama2.c on " + peers->model);
+            peers->llama2c = measureLlama2c(peersDir, peerTokenizer, threads);
+            progress("llama.cpp's llama-bench");
+            measureLlamaCpp(peersDir, threads, &*peers);
+            SpeedOptions peerSpeed = speed;
+            peerSpeed.batches = {1};
+            peerSpeed.decodeSteps = std::max<int64_t>(speed.decodeSteps, 64);
+            peerSpeed.reps = 3;
+            models.push_back(benchmarkModel(
+                "m fp32 (peers)",
+                [&] { return LanguageModel::load(peers->model, {"cpu", "float32", false}); },
+                peerSpeed, &processPeak, nullptr, 0));
+            // The bf16 copy the decoder reads as 2-byte weights (written once per run).
+            const std::string copy = "/tmp/moin-bench-m-bf16-" + std::to_string(getpid());
+            LanguageModel::load(peers->model, {"cpu", "float32", false}).save(copy, "bfloat16");
+            models.push_back(benchmarkModel(
+                "m bf16 copy",
+                [&] { return LanguageModel::load(copy, {"cpu", "bfloat16", false}); }, peerSpeed,
+                &processPeak, nullptr, 0));
+            std::filesystem::remove_all(copy);
+        }
         if (!skipTinyLlama) {
             SpeedOptions tinySpeed = speed;
             tinySpeed.reps = 1;
@@ -462,9 +636,11 @@ int main(int argc, char** argv)
         setup["totalSeconds"] = std::chrono::duration<double>(Clock::now() - kStart).count();
         progress("done");
 
-        printReport(jsonOutput ? std::cerr : std::cout, setup, limits, models, generate);
+        const PeerFigures* peerFigures = peers ? &*peers : nullptr;
+        printReport(jsonOutput ? std::cerr : std::cout, setup, limits, models, generate,
+                    peerFigures);
         if (jsonOutput)
-            std::cout << toJson(setup, limits, models, generate).dump(2) << "\n";
+            std::cout << toJson(setup, limits, models, generate, peerFigures).dump(2) << "\n";
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_model: %s\n", e.what());
