@@ -14,8 +14,8 @@
 #                 system: the cache only stores compiler output keyed by its exact inputs);
 #                 default: none, a cold build as a newcomer has
 #
-# Runs in a private mount namespace, so /proc, /dev, /dev/shm and /run inside the root are
-# unmounted on every exit path, even a kill. Exits non-zero if any step fails.
+# Runs in a private mount namespace, so /proc, /sys (with the cgroup file system), /dev, /dev/shm
+# and /run inside the root are unmounted on every exit path, even a kill. Exits non-zero if any step fails.
 set -euo pipefail
 
 keep=0
@@ -152,6 +152,8 @@ unshare --mount --propagation private bash -euo pipefail -c '
   root="$1"; cache="$2"; shift 2
   mount -t proc proc "$root/proc"
   mount -t sysfs sysfs "$root/sys"
+  # A booted machine has its cgroup file system mounted; slurmd refuses to start without it.
+  mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup"
   mount --rbind /dev "$root/dev"
   mount -t tmpfs -o mode=1777 shm "$root/dev/shm"
   mount -t tmpfs -o mode=755 run "$root/run"
@@ -163,7 +165,7 @@ unshare --mount --propagation private bash -euo pipefail -c '
     if [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root" ]; then kill -9 "$pid" 2>/dev/null || true; fi
   done
   sleep 1
-  umount -R "$root/dev" "$root/sys" "$root/proc" "$root/run" 2>/dev/null || umount -lR "$root/dev" || true
+  umount -R "$root/dev" "$root/sys/fs/cgroup" "$root/sys" "$root/proc" "$root/run" 2>/dev/null || umount -lR "$root/dev" || true
   exit $status
 ' fresh-check "$root" "$ccache_dir" "${env_vars[@]}" || inside_status=$?
 cp -r "$root/work/out/." "$out/"
