@@ -3,8 +3,7 @@
 // gradients and AdamW state fp32, loss fp32, and a loss and gradient that agree with fp32), and
 // the batched model embedder against each chunk embedded alone (fp32: equal within rounding;
 // bf16: cosine similarity >= 0.99 per chunk).
-#include "testsupport.h"
-
+// LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
 #include "llama.h"
 #include "trainloop.h"
 
@@ -13,11 +12,13 @@
 #include "moin/model.h"
 #include "moin/precision.h"
 
+#include <torch/torch.h>
+
+#include "testsupport.h"
+
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
-
-#include <torch/torch.h>
 
 #include <cmath>
 #include <cstdlib>

@@ -481,19 +481,23 @@ void TestTraining::bf16TrainingTracksFp32()
 
     // The loss falls in both, and the curves stay together: bf16 rounds each matmul's inputs
     // to 8 significant bits (relative error 2^-9 = 0.2%) with fp32 accumulation, loss and
-    // AdamW; over 12 steps that moves each step's loss by well under 1% here (0.1-0.3% seen).
-    // 2% per step leaves room for the small model's noisier steps, and a bf16 run that goes
-    // its own way (a wrong cast, an adapter that does not learn) is off by far more: the loss
-    // falls by more than 2% within the first steps.
+    // AdamW; over 12 steps that moves each step's loss by 0.03% at most here (seen). 0.5% per
+    // step leaves room for other CPUs' kernels and is still below the 1.4% the loss falls by
+    // over these steps, so a bf16 run that does not learn the same way fails.
     const std::vector<moin::TrainingMetric> a = queue.metrics(fp32Id);
     const std::vector<moin::TrainingMetric> b = queue.metrics(bf16Id);
     QCOMPARE(a.size(), size_t(12));
     QCOMPARE(b.size(), a.size());
-    QVERIFY(a.back().loss < 0.9 * a.front().loss);
     double worst = 0;
-    for (size_t i = 0; i < a.size(); ++i)
+    QString curves;
+    for (size_t i = 0; i < a.size(); ++i) {
         worst = std::max(worst, std::abs(b[i].loss - a[i].loss) / a[i].loss);
-    QVERIFY2(worst < 0.02, qPrintable(QString("largest relative loss difference %1").arg(worst)));
+        curves += QString(" %1/%2").arg(a[i].loss, 0, 'f', 4).arg(b[i].loss, 0, 'f', 4);
+    }
+    QVERIFY2(a.back().loss < a.front().loss - 0.05, qPrintable(curves));
+    QVERIFY2(worst < 0.005, qPrintable(QString("largest relative loss difference %1; fp32/bf16:%2")
+                                          .arg(worst)
+                                          .arg(curves)));
     // The expert's held-out result agrees as closely (the demo's target is 1%).
     QVERIFY2(std::abs(bf16.heldOutLoss - fp32.heldOutLoss) < 0.01 * fp32.heldOutLoss,
              qPrintable(QString("held-out loss fp32 %1, bf16 %2")
