@@ -5,8 +5,10 @@
 
 #include "moin/clustering.h"
 #include "moin/coordinator.h"
+#include "moin/device.h"
 #include "moin/error.h"
 #include "moin/evaluation.h"
+#include "moin/precision.h"
 #include "moin/specialisation.h"
 #include "moin/trainer.h"
 #include "moin/training.h"
@@ -140,6 +142,7 @@ void addTrain(CLI::App& app)
     static std::optional<double> alpha, dropout, lr, minLr, weightDecay, heldOut, clip;
     static std::optional<uint64_t> seed;
     static std::optional<std::string> device;
+    static std::string precision = "auto";
     cmd->add_option("DIR", dir, "Workspace folder")->required();
     cmd->add_option("--experts", experts, "'all' or cluster ids, e.g. 0,3,7")
         ->capture_default_str();
@@ -166,6 +169,10 @@ void addTrain(CLI::App& app)
     cmd->add_option("--checkpoint-every", checkpointEvery, "Steps between checkpoints");
     cmd->add_option("--seed", seed, "Seed of the adapter's initialisation and data order");
     cmd->add_option("--device", device, "auto, cpu, cuda or cuda:N for every job");
+    cmd->add_option("--precision", precision,
+                    "fp32, bf16 mixed precision, or auto: bf16 where the hardware runs it fast")
+        ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
+        ->capture_default_str();
     cmd->add_option("--workers", coordinator.workers, "Jobs running at once")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
@@ -243,6 +250,7 @@ void addTrain(CLI::App& app)
         if (checkpointEvery) base.checkpointEvery = *checkpointEvery;
         if (seed) base.seed = *seed;
         if (device) base.device = *device;
+        base.precision = precision;
         base.validate();
 
         // Which clusters: those asked for, minus those trained or in the queue already.
@@ -285,6 +293,10 @@ void addTrain(CLI::App& app)
                                 + " expert(s) already trained or queued").c_str()
                              : "",
                      (long long)base.totalSteps(), (long long)base.tokensPerStep());
+        std::fprintf(stderr, "precision: %s\n",
+                     moin::describePrecision(moin::parsePrecision(precision),
+                                             moin::resolveDevice(base.device))
+                         .c_str());
         if (queueOnly)
             return;
         coordinator.workerExecutable = self();
@@ -596,6 +608,10 @@ void addEval(CLI::App& app)
         ->capture_default_str();
     cmd->add_option("--seed", matrixOptions.seed, "With --matrix: seed of the random clusters")
         ->capture_default_str();
+    cmd->add_option("--precision", options.precision,
+                    "fp32, bf16 mixed precision, or auto: bf16 where the hardware runs it fast")
+        ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
+        ->capture_default_str();
     cmd->callback([] {
         if (matrix) {
             if (options.control || !experts.empty()) {
@@ -608,6 +624,10 @@ void addEval(CLI::App& app)
             printMatrix(dir, matrixOptions, asJson);
             return;
         }
+        std::fprintf(stderr, "precision: %s\n",
+                     moin::describePrecision(moin::parsePrecision(options.precision),
+                                             moin::resolveDevice(options.device))
+                         .c_str());
         for (int64_t id : parseIdList(experts, "--experts"))
             options.experts.push_back(int(id));
         moin::Workspace workspace = moin::Workspace::open(dir);

@@ -10,6 +10,7 @@
 #include "moin/error.h"
 #include "moin/model.h"
 #include "moin/pretrain.h"
+#include "moin/precision.h"
 #include "moin/router.h"
 #include "moin/tokenizer.h"
 #include "moin/version.h"
@@ -487,6 +488,10 @@ void addCluster(CLI::App& app)
         ->capture_default_str();
     cmd->add_option("--dimensions", options.embedder.dimensions, "tf-idf SVD dimensions")
         ->capture_default_str();
+    cmd->add_option("--precision", options.embedder.precision,
+                    "Model embedder: fp32, bf16, or auto (bf16 where the hardware runs it fast)")
+        ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
+        ->capture_default_str();
     cmd->add_option("--iterations", options.kmeans.iterations, "k-means iterations")
         ->capture_default_str();
     cmd->add_option("--seed", options.kmeans.seed, "k-means seed")->capture_default_str();
@@ -504,6 +509,11 @@ void addCluster(CLI::App& app)
         options.embedder.validate();
         options.kmeans.validate();
         moin::Workspace workspace = moin::Workspace::open(dir);
+        if (options.embedder.kind == "model")
+            std::fprintf(stderr, "precision: %s\n",
+                         moin::describePrecision(moin::parsePrecision(options.embedder.precision),
+                                                 moin::defaultDeviceId())
+                             .c_str());
         installInterruptHandler();
         std::string phase;
         std::unique_ptr<ProgressBar> bar;
@@ -621,6 +631,13 @@ void addRoute(CLI::App& app)
     });
 }
 
+// What --precision auto picks on the default device, and the CPU's bf16 units.
+std::string precisionLine()
+{
+    return "auto = " + moin::describePrecision(moin::Precision::Auto, moin::defaultDeviceId())
+           + "; CPU bf16 units: " + moin::cpuBf16Support().describe();
+}
+
 void addVersion(CLI::App& app)
 {
     auto* cmd = app.add_subcommand("version", "Show versions of MoIN Studio and its libraries");
@@ -644,7 +661,8 @@ void addVersion(CLI::App& app)
                           {"faiss", moin::faissVersion()},      {"sqlite", moin::sqliteLibraryVersion()},
                           {"openblas", blasJson},
                           {"devices", devices},
-                          {"default_device", moin::defaultDeviceId()}};
+                          {"default_device", moin::defaultDeviceId()},
+                          {"precision", precisionLine()}};
         if (asJson) {
             std::cout << out.dump(2) << "\n";
             return;
@@ -661,7 +679,8 @@ void addVersion(CLI::App& app)
         if (!blas.config.empty())
             std::cout << "            " << blas.config << "\n";
         std::cout << "Devices     " << devices.dump() << " (default " << moin::defaultDeviceId()
-                  << ")\n";
+                  << ")\n"
+                  << "Precision   " << precisionLine() << "\n";
     });
 }
 

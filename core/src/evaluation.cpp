@@ -6,6 +6,7 @@
 
 #include "moin/clustering.h"
 #include "moin/error.h"
+#include "moin/precision.h"
 #include "moin/training.h"
 #include "moin/workspace.h"
 
@@ -150,6 +151,10 @@ std::vector<ExpertEvaluation> evaluateExperts(Workspace& workspace,
     // One base model; each expert's adapter goes on and off it.
     LanguageModel model = LanguageModel::load(specOf.begin()->second.baseModel,
                                               {options.device, "auto", true});
+    const Precision precision =
+        resolvePrecision(parsePrecision(options.precision), model.device());
+    storeBaseWeightsFor(model, precision);
+    const PrecisionScope precisionScope(precision, model.device());
     std::map<int, std::vector<std::vector<int32_t>>> sequencesOf;
     std::map<int, double> basePerplexityOf;
     auto prepare = [&](int cluster) {

@@ -12,6 +12,7 @@
 #include "moin/device.h"
 #include "moin/error.h"
 #include "moin/evaluation.h"
+#include "moin/precision.h"
 #include "moin/training.h"
 #include "moin/workspace.h"
 
@@ -168,6 +169,9 @@ json runShape(const TrainingSpec& spec)
     // What must not change between a checkpoint and its resumption.
     json shape = json::parse(spec.toJson());
     shape.erase("device");
+    // A job may resume on another machine, where auto picks another precision: the numbers
+    // then differ within bf16's rounding, the run stays valid.
+    shape.erase("precision");
     shape.erase("eval_every");
     shape.erase("checkpoint_every");
     return shape;
@@ -261,6 +265,11 @@ WorkerOutcome runTrainingJob(const std::string& workspaceDirectory, int64_t jobI
             resolveDevice(options.device.empty() ? spec.device : options.device);
         const torch::Device torchDevice(device);
         LanguageModel model = LanguageModel::load(spec.baseModel, {device, "float32", true});
+        // bf16: frozen weights cast once here; the adapter and AdamW's moments stay fp32, and
+        // every forward pass below runs under autocast (bf16 matmuls, fp32 loss and norms).
+        const Precision precision = resolvePrecision(parsePrecision(spec.precision), device);
+        storeBaseWeightsFor(model, precision);
+        const PrecisionScope precisionScope(precision, device);
         const LlamaConfig& config = model.config();
         if (spec.sequenceLength > config.maxPositions) {
             return fail("sequence length " + std::to_string(spec.sequenceLength)
@@ -338,7 +347,9 @@ WorkerOutcome runTrainingJob(const std::string& workspaceDirectory, int64_t jobI
         log.write({{"event", "start"},
                    {"step", step},
                    {"total_steps", totalSteps},
-                   {"device", device},
+                   // Shown as the job's device in the app and `moin jobs`.
+                   {"device", device + " " + precisionName(precision)},
+                   {"precision", precisionName(precision)},
                    {"threads", computeThreads()},
                    {"pid", int64_t(::getpid())},
                    {"train_tokens", int64_t(train.size())},
@@ -370,6 +381,10 @@ WorkerOutcome runTrainingJob(const std::string& workspaceDirectory, int64_t jobI
                 std::vector<int64_t> offsets(size_t(spec.batchSize));
                 for (int64_t& offset : offsets)
                     offset = sampler.next() * spec.sequenceLength;
+                // Autocast caches its bf16 copies of the adapter: copies from before the last
+                // step, or made under no_grad by the held-out evaluation (no path back to the
+                // fp32 masters), must not be used, as torch.autocast drops them on exit.
+                PrecisionScope::clearCache();
                 torch::Tensor microLoss =
                     languageModelLoss(llama, tokenWindows(train, offsets, window).to(torchDevice))
                     / double(spec.gradientAccumulation);

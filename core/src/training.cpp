@@ -154,6 +154,8 @@ void TrainingSpec::validate() const
     require(checkpointEvery >= 1, "checkpoint interval", "1 step or more",
             std::to_string(checkpointEvery));
     require(!device.empty(), "device", "auto, cpu, cuda or cuda:N", "an empty string");
+    require(precision == "auto" || precision == "fp32" || precision == "bf16", "precision",
+            "auto, fp32 or bf16", "\"" + precision + "\"");
 }
 
 std::string TrainingSpec::toJson() const
@@ -178,7 +180,8 @@ std::string TrainingSpec::toJson() const
                     {"eval_every", evalEvery},
                     {"checkpoint_every", checkpointEvery},
                     {"seed", seed},
-                    {"device", device}};
+                    {"device", device},
+                    {"precision", precision}};
     return j.dump();
 }
 
@@ -216,6 +219,7 @@ TrainingSpec TrainingSpec::fromJson(const std::string& text, const std::string& 
             else if (key == "checkpoint_every") s.checkpointEvery = value.get<int64_t>();
             else if (key == "seed") s.seed = value.get<uint64_t>();
             else if (key == "device") s.device = value.get<std::string>();
+            else if (key == "precision") s.precision = value.get<std::string>();
             else
                 throw Error(source + ": unknown training setting \"" + key + "\"");
         }

@@ -39,7 +39,9 @@ inline torch::Tensor tokenWindows(const std::vector<int64_t>& stream,
 inline torch::Tensor languageModelLoss(LlamaImpl& model, const torch::Tensor& batch)
 {
     const int64_t T = batch.size(1) - 1;
-    const torch::Tensor logits = model.forward(batch.narrow(1, 0, T));
+    // fp32 whatever the matmuls ran in (bf16 under autocast): log-softmax over the vocabulary
+    // in bf16 would lose the small probabilities the loss is made of.
+    const torch::Tensor logits = model.forward(batch.narrow(1, 0, T)).to(torch::kFloat32);
     return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
                                                 batch.narrow(1, 1, T).reshape({-1}));
 }

@@ -19,6 +19,7 @@
 #include "moin/error.h"
 #include "moin/evaluation.h"
 #include "moin/model.h"
+#include "moin/precision.h"
 #include "moin/training.h"
 #include "moin/workspace.h"
 
@@ -803,6 +804,119 @@ void printRound(const Round& r, double flopsPerToken, double ceilingPerWorker, i
 
 } // namespace
 
+// ---- LoRA step against PyTorch-Python on a peer model (issue 15) ------------------------
+
+// Tokens/s of the LoRA step our worker runs (forward, fp32 loss, backward, clip, AdamW) at
+// `precision`, on random token windows: median of `steps` timed steps after 2 untimed ones.
+struct StepSpeed {
+    double tokensPerSecond = 0;
+    double firstLoss = 0;
+};
+
+StepSpeed timeLoraSteps(const std::string& modelDir, moin::Precision precision, int batch,
+                        int seq, int rank, int steps)
+{
+    moin::LanguageModel model = moin::LanguageModel::load(modelDir, {"cpu", "float32", false});
+    moin::LoraConfig lora;
+    lora.rank = rank;
+    lora.alpha = 2.0 * rank; // scale 2, as the peer
+    lora.dropout = 0;
+    lora.targetModules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                          "down_proj"};
+    model.attachNewAdapter(lora, 1);
+    moin::LlamaImpl& llama = *model.impl().model;
+    std::vector<torch::Tensor> parameters;
+    for (auto& [name, projection] : llama.namedProjections()) {
+        parameters.push_back(projection->lora->a.set_requires_grad(true));
+        parameters.push_back(projection->lora->b.set_requires_grad(true));
+    }
+    // As runTrainingJob does it.
+    moin::storeBaseWeightsFor(model, precision);
+    const moin::PrecisionScope scope(precision, "cpu");
+    torch::optim::AdamW optimizer(parameters, torch::optim::AdamWOptions(1e-4));
+    llama.train();
+    torch::manual_seed(0);
+    const torch::Tensor data =
+        torch::randint(0, model.config().vocabSize, {steps + 2, batch, seq + 1}, torch::kLong);
+    std::vector<double> seconds;
+    StepSpeed speed;
+    for (int i = 0; i < steps + 2; ++i) {
+        const auto started = Clock::now();
+        moin::PrecisionScope::clearCache();
+        optimizer.zero_grad();
+        torch::Tensor loss = moin::languageModelLoss(llama, data[i]);
+        loss.backward();
+        torch::nn::utils::clip_grad_norm_(parameters, 1.0);
+        optimizer.step();
+        const double value = loss.item<double>();
+        if (i == 0)
+            speed.firstLoss = value;
+        if (i >= 2)
+            seconds.push_back(std::chrono::duration<double>(Clock::now() - started).count());
+    }
+    speed.tokensPerSecond = double(batch) * seq / median(seconds);
+    return speed;
+}
+
+int peerLoraComparison(const std::string& modelDir, const std::string& python,
+                       const std::string& peerScript, int threads, int steps, bool forceBf16)
+{
+    const int batch = 4, seq = 256, rank = 16;
+    const BlasInfo blas = setThreads(threads);
+    const moin::Precision automatic = moin::resolvePrecision(moin::Precision::Auto, "cpu");
+    std::printf("LoRA training step at %s: batch %d x %d, rank %d on all 7 projections, "
+                "%d thread(s)\n",
+                modelDir.c_str(), batch, seq, rank, threads);
+    std::printf("CPU %s; BLAS %s (core %s); CPU bf16 units: %s; --precision auto = %s\n",
+                cpuName().c_str(), blas.config.c_str(), blas.core.c_str(),
+                moin::cpuBf16Support().describe().c_str(),
+                moin::describePrecision(moin::Precision::Auto, "cpu").c_str());
+    const bool runBf16 = automatic == moin::Precision::Bf16 || forceBf16;
+    json report = {{"model", modelDir}, {"threads", threads}, {"load_start", loadAverage()}};
+    auto peer = [&](bool bf16) {
+        const std::string command =
+            shellQuote(python) + " " + shellQuote(peerScript) + " " + shellQuote(modelDir)
+            + format(" --batch %d --seq %d --rank %d --steps %d --threads %d%s", batch, seq,
+                     rank, steps, threads, bf16 ? " --bf16" : "");
+        progress("peer: " + command);
+        const auto [out, status] = capture(command);
+        if (status != 0)
+            throw moin::Error("the peer failed (" + std::to_string(status) + "): " + command);
+        return json::parse(out.substr(out.find('{'))).at("tokens_per_s").get<double>();
+    };
+    progress("ours, fp32");
+    const StepSpeed fp32 = timeLoraSteps(modelDir, moin::Precision::Fp32, batch, seq, rank, steps);
+    const double peerFp32 = peer(false);
+    std::printf("%-34s %10.1f tok/s   peer PyTorch fp32 %8.1f tok/s   ours/peer %.2fx\n",
+                "ours fp32 (main's path)", fp32.tokensPerSecond, peerFp32,
+                fp32.tokensPerSecond / peerFp32);
+    report["ours_fp32"] = fp32.tokensPerSecond;
+    report["peer_fp32"] = peerFp32;
+    if (runBf16) {
+        progress("ours, bf16");
+        const StepSpeed bf16 =
+            timeLoraSteps(modelDir, moin::Precision::Bf16, batch, seq, rank, steps);
+        const double peerBf16 = peer(true);
+        std::printf("%-34s %10.1f tok/s   peer PyTorch autocast bf16 %8.1f tok/s   ours/peer "
+                    "%.2fx (target >= 1.2x); bf16/fp32 %.2fx (target >= 2.5x)\n",
+                    "ours bf16", bf16.tokensPerSecond, peerBf16, bf16.tokensPerSecond / peerBf16,
+                    bf16.tokensPerSecond / fp32.tokensPerSecond);
+        std::printf("first-step loss fp32 %.5f, bf16 %.5f (relative difference %.2e)\n",
+                    fp32.firstLoss, bf16.firstLoss,
+                    std::abs(bf16.firstLoss - fp32.firstLoss) / fp32.firstLoss);
+        report["ours_bf16"] = bf16.tokensPerSecond;
+        report["peer_bf16"] = peerBf16;
+    } else {
+        std::printf("bf16 not measured: this CPU has no bf16 matmul units, so auto runs fp32 "
+                    "(--force-bf16 measures the emulated path anyway)\n");
+    }
+    report["load_end"] = loadAverage();
+    std::printf("load average %.2f at the start, %.2f at the end\n%s\n",
+                report["load_start"].get<double>(), report["load_end"].get<double>(),
+                report.dump().c_str());
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
     CLI::App app{"Expert training on the demo corpus: quality (perplexity of each expert against "
@@ -827,6 +941,18 @@ int main(int argc, char** argv)
     bool skipPython = false;
     bool skipSingleThread = false;
     bool keep = false;
+    std::string peerModel;
+    std::string peerScript;
+    int peerSteps = 6;
+    bool forceBf16 = false;
+    app.add_option("--peer-model", peerModel,
+                   "only compare the LoRA step (batch 4 x 256, rank 16) with PyTorch-Python on "
+                   "this Hugging Face folder (the peers' m/), in fp32 and bf16");
+    app.add_option("--peer-script", peerScript, "the peers' lora_train_ref.py");
+    app.add_option("--peer-steps", peerSteps, "timed steps of each side")
+        ->check(CLI::Range(1, 1000))->capture_default_str();
+    app.add_flag("--force-bf16", forceBf16,
+                 "with --peer-model: measure bf16 even where the CPU has no bf16 units");
     app.add_option("--workspace", workspaceDir,
                    "workspace to use (created with the demo corpus if missing; an existing one "
                    "keeps its corpus and active run, and its experts are retrained); default: a "
@@ -870,6 +996,17 @@ int main(int argc, char** argv)
                  "no dedicated 1-worker x 1-thread speed run (nor its PyTorch reference)");
     app.add_flag("--keep", keep, "keep the temporary workspace");
     CLI11_PARSE(app, argc, argv);
+    if (!peerModel.empty()) {
+        try {
+            if (peerScript.empty())
+                throw moin::Error("--peer-model needs --peer-script (lora_train_ref.py)");
+            return peerLoraComparison(peerModel, python, peerScript, threads, peerSteps,
+                                      forceBf16);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "bench_training: %s\n", e.what());
+            return 1;
+        }
+    }
 
     std::vector<PhaseUsage> usages;
     const UsageSample runStart = sampleUsage();

@@ -28,8 +28,13 @@ struct EmbedderOptions {
     double maxDocumentFraction = 0.5;
     /// tfidf: power iterations of the randomized SVD. Default 4.
     int powerIterations = 4;
-    /// model: chunks per forward pass. Default 16.
-    int batchSize = 16;
+    /// model: chunks per forward pass at most (chunks of similar length go together, and a
+    /// pass also stops at 16,384 tokens). Default 64.
+    int batchSize = 64;
+    /// model: "auto" (bf16 mixed precision where the hardware runs it fast, else fp32),
+    /// "fp32" or "bf16"; see precision.h. bf16 vectors agree with fp32 ones to a cosine
+    /// similarity of 0.99 or more per chunk.
+    std::string precision = "auto";
     uint64_t seed = 42;
 
     void validate() const;

@@ -24,6 +24,8 @@ struct EvaluationOptions {
     /// Held-out chunks scored per cluster at most (0 = all).
     int maxChunks = 0;
     std::string device = "auto";
+    /// "auto", "fp32" or "bf16" (see precision.h).
+    std::string precision = "auto";
 };
 
 struct ExpertEvaluation {

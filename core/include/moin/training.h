@@ -50,6 +50,9 @@ struct TrainingSpec {
     uint64_t seed = 1;
     /// "auto", "cpu", "cuda", "cuda:N"; the coordinator may assign a device to "auto" jobs.
     std::string device = "auto";
+    /// "auto" (bf16 mixed precision where the hardware runs it fast, else fp32), "fp32",
+    /// "bf16"; see precision.h. The worker logs what auto chose.
+    std::string precision = "auto";
 
     int64_t tokensPerStep() const;
     /// Optimizer steps the job runs.
