@@ -467,10 +467,12 @@ void TestTraining::bf16TrainingTracksFp32()
     moin::TrainingSpec spec = tinySpec(m_run, 1);
     spec.steps = 12;
     spec.evalEvery = 4;
-    spec.precision = "fp32";
-    const int64_t fp32Id = trainOne(spec);
+    // bf16 first: the cluster's latest expert stays an fp32 one, which later tests of the shared
+    // run compare with an fp32 evaluation.
     spec.precision = "bf16";
     const int64_t bf16Id = trainOne(spec);
+    spec.precision = "fp32";
+    const int64_t fp32Id = trainOne(spec);
     const moin::TrainingJob fp32 = queue.job(fp32Id);
     const moin::TrainingJob bf16 = queue.job(bf16Id);
     QVERIFY2(fp32.state == moin::JobState::Done, fp32.error.c_str());
