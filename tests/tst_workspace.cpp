@@ -63,6 +63,7 @@ private slots:
     void failedUpgradeChangesNothing();
     void migrationGapIsRejected();
     void twoProcessesShareOneWorkspace();
+    void transactionRefusesAnOpenRead();
 
 private:
     QTemporaryDir m_bases;
@@ -365,6 +366,36 @@ void TestWorkspace::twoProcessesShareOneWorkspace()
     }
     QCOMPARE(fromChild, kRows);
     QCOMPARE(fromParent, kRows);
+}
+
+// A statement left mid-read pins an old snapshot; once another connection writes, SQLite fails
+// BEGIN IMMEDIATE at once ("database is locked", no busy wait). This killed the training
+// coordinator when a pause arrived at the wrong moment. Transaction refuses it every time, not
+// only when the race is lost, and works after the read is reset.
+void TestWorkspace::transactionRefusesAnOpenRead()
+{
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString();
+    Workspace::create(dir);
+    Workspace mine = Workspace::open(dir);
+    Workspace other = Workspace::open(dir);
+    mine.logActivity("first");
+    moin::Statement read = mine.database().prepare("SELECT message FROM activity");
+    QVERIFY(read.step());
+    other.logActivity("written by another connection in between");
+    try {
+        moin::Transaction transaction(mine.database());
+        QFAIL("a transaction began while a statement of its connection still read");
+    } catch (const moin::Error& e) {
+        const QString message = QString::fromUtf8(e.what());
+        QVERIFY2(message.contains("still reads") && message.contains("FROM activity"),
+                 e.what());
+    }
+    read.reset();
+    moin::Transaction transaction(mine.database());
+    mine.logActivity("after the reset");
+    transaction.commit();
+    QCOMPARE(int(other.activity(10).size()), 3);
 }
 
 QTEST_GUILESS_MAIN(TestWorkspace)

@@ -209,6 +209,7 @@ LogState CoordinatorBase::ingest(int64_t jobId)
     if (!offsetQuery.step())
         return state;
     const int64_t offset = offsetQuery.columnInt64(0);
+    offsetQuery.reset(); // ends its read, so the transaction below starts from a fresh snapshot
     std::ifstream in(jobLogPath(m_workspace.directory(), jobId), std::ios::binary);
     if (!in)
         return state;

@@ -242,7 +242,17 @@ int64_t Database::changes() const { return sqlite3_changes64(m_db); }
 
 // ---- Transaction ----
 
-Transaction::Transaction(Database& db) : m_db(db) { m_db.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db) : m_db(db)
+{
+    for (sqlite3_stmt* statement = sqlite3_next_stmt(m_db.m_db, nullptr); statement;
+         statement = sqlite3_next_stmt(m_db.m_db, statement)) {
+        if (sqlite3_stmt_busy(statement))
+            throw Error(std::string("internal error: a transaction on ") + m_db.path()
+                        + " began while a statement still reads (" + sqlite3_sql(statement)
+                        + "); reset or finish that statement first");
+    }
+    m_db.exec("BEGIN IMMEDIATE");
+}
 
 Transaction::~Transaction()
 {

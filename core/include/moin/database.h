@@ -83,13 +83,17 @@ public:
     void close();
 
 private:
+    friend class Transaction;
     Database(sqlite3* db, std::string path);
     sqlite3* m_db = nullptr;
     std::string m_path;
 };
 
 /// BEGIN IMMEDIATE on construction, COMMIT on commit(), ROLLBACK if destroyed before commit()
-/// (an exception unwinding through it leaves the database as it was).
+/// (an exception unwinding through it leaves the database as it was). Refuses to begin while a
+/// statement of the same connection is still mid-read: that read holds an old snapshot, and
+/// SQLite fails the upgrade at once ("database is locked", no busy wait) whenever another
+/// connection wrote in between; a race that would otherwise surface only under load.
 class Transaction {
 public:
     explicit Transaction(Database& db);
