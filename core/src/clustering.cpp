@@ -566,12 +566,14 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
             "AND json_extract(parameters, '$.embedder') = json(?) ORDER BY id DESC LIMIT 1");
         previous.bind(1, fingerprint).bind(2, embedderKey(options.embedder).dump());
         if (previous.step()) {
-            const fs::path from = clusterRunDirectory(workspace, previous.columnInt64(0));
+            const int64_t previousRun = previous.columnInt64(0);
+            previous.reset(); // its read would pin an old snapshot under the writes below
+            const fs::path from = clusterRunDirectory(workspace, previousRun);
             VectorFile stored = readVectorFile((from / "embeddings.f32").string());
             vectors = std::move(stored.values);
             d = stored.cols;
             if (stored.rows == n) {
-                report("reusing embeddings of run " + std::to_string(previous.columnInt64(0)), 1);
+                report("reusing embeddings of run " + std::to_string(previousRun), 1);
                 embedder = Embedder::load((from / "embedder").string(), model);
             }
         }
