@@ -7,7 +7,6 @@
 #include "../ui/src/clustermapview.h"
 #include "../ui/src/clusterrundialog.h"
 #include "moin/clustering.h"
-#include "moin/conversations.h"
 #include "moin/corpus.h"
 #include "moin/database.h"
 #include "moin/ui/mainwindow.h"
@@ -604,22 +603,8 @@ void TestClusterMap::colourModesShowExpertHealth()
 {
     // Experts for clusters 0 and 1 (2 has none); questions routed 3 : 1 : 0.
     testsupport::trainTinyExperts(m_directory, m_firstRun, {0, 1});
-    {
-        moin::ConversationStore store(*m_workspace);
-        for (int cluster : {0, 0, 0, 1}) {
-            moin::Conversation conversation;
-            moin::ChatMessage answer;
-            answer.conversationId = store.create(conversation);
-            answer.role = "assistant";
-            answer.content = "an answer";
-            answer.answeredBy = std::to_string(cluster);
-            answer.expertChoice = "auto";
-            answer.distance = 0.5;
-            answer.candidatesJson =
-                "[{\"expert\": " + std::to_string(cluster) + ", \"distance\": 0.5}]";
-            store.addMessage(answer);
-        }
-    }
+    for (int cluster : {0, 0, 0, 1})
+        testsupport::recordRoutedAnswer(*m_workspace, cluster, 0.5);
     // Gains from the finished jobs, as the workspace holds them.
     std::map<int, double> gain;
     moin::Statement jobs = m_workspace->database().prepare(

@@ -75,27 +75,24 @@ private:
 
 int64_t TestExpertHealth::record(const Recorded& r)
 {
+    if (r.choice == "auto") {
+        return testsupport::recordRoutedAnswer(*m_workspace, r.routedTo, r.distance, r.source,
+                                               r.answeredBy, r.runId);
+    }
+    // A forced answer: the router's decision is recorded beside it, but it did not choose.
     moin::ConversationStore store(*m_workspace);
     moin::Conversation conversation;
-    conversation.title = "health";
     conversation.source = r.source;
     conversation.expertChoice = r.choice;
-    const int64_t id = store.create(conversation);
-    moin::ChatMessage question;
-    question.conversationId = id;
-    question.role = "user";
-    question.content = "what does a linker do?";
-    store.addMessage(question);
     moin::ChatMessage answer;
-    answer.conversationId = id;
+    answer.conversationId = store.create(conversation);
     answer.role = "assistant";
     answer.content = "it links";
     answer.answeredBy = r.answeredBy;
     answer.expertChoice = r.choice;
-    answer.distance = r.answeredBy == "base" ? std::nan("") : r.distance;
-    const int runnerUp = (r.routedTo + 1) % 3;
-    answer.candidatesJson = nlohmann::json::array({{{"expert", r.routedTo}, {"distance", r.distance}},
-                                                   {{"expert", runnerUp}, {"distance", r.distance + 0.5}}})
+    answer.distance = r.distance;
+    answer.candidatesJson = nlohmann::json::array({{{"expert", r.routedTo},
+                                                    {"distance", r.distance}}})
                                 .dump();
     answer.runId = r.runId;
     return store.addMessage(answer);

@@ -12,7 +12,6 @@
 #include "../ui/src/trainingform.h"
 #include "../ui/src/trainingview.h"
 #include "moin/clustering.h"
-#include "moin/conversations.h"
 #include "moin/corpus.h"
 #include "moin/database.h"
 #include "moin/specialisation.h"
@@ -666,26 +665,9 @@ void TestTrainingView::trainThroughTheForm()
 
     // Expert health: questions recorded through the conversation store reach the gain,
     // questions and distance columns, which sit beside the perplexities.
-    {
-        moin::ConversationStore store(*m_workspace);
-        const auto ask = [&store](int cluster, double distance, const std::string& source) {
-            moin::Conversation conversation;
-            conversation.source = source;
-            moin::ChatMessage answer;
-            answer.conversationId = store.create(conversation);
-            answer.role = "assistant";
-            answer.content = "an answer";
-            answer.answeredBy = std::to_string(cluster);
-            answer.expertChoice = "auto";
-            answer.distance = distance;
-            answer.candidatesJson = "[{\"expert\": " + std::to_string(cluster)
-                                    + ", \"distance\": " + std::to_string(distance) + "}]";
-            store.addMessage(answer);
-        };
-        ask(0, 0.25, "app");
-        ask(0, 0.75, "api");
-        ask(1, 0.5, "app");
-    }
+    testsupport::recordRoutedAnswer(*m_workspace, 0, 0.25, "app");
+    testsupport::recordRoutedAnswer(*m_workspace, 0, 0.75, "api");
+    testsupport::recordRoutedAnswer(*m_workspace, 1, 0.5, "app");
     view.refresh();
     const int row0 = view.jobModel()->rowOfCluster(0);
     const int row1 = view.jobModel()->rowOfCluster(1);
@@ -824,7 +806,9 @@ void TestTrainingView::specialisationTab()
     // Compute, then cancel at once: it stops before the first perplexity is in.
     QSignalSpy finished(panel, &SpecialisationPanel::finished);
     QTest::mouseClick(compute, Qt::LeftButton);
-    QVERIFY(panel->isComputing());
+    // A read-back still running (the tab's own, when shown) finishes first: the panel starts
+    // the computation right after it, never both at once.
+    QTRY_VERIFY_WITH_TIMEOUT(panel->isComputing(), 10000);
     QVERIFY(!compute->isEnabled());
     QVERIFY(cancel->isVisibleTo(panel) && cancel->isEnabled());
     QTest::mouseClick(cancel, Qt::LeftButton);

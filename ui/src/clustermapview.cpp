@@ -675,7 +675,7 @@ QCPColorGradient densityGradient(const std::function<QColor(int)>& bandColour = 
 
 ColourLegend::ColourLegend(QWidget* parent) : QWidget(parent)
 {
-    setAttribute(Qt::WA_TransparentForMouseEvents); // the map underneath stays usable
+    setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
 }
 
 void ColourLegend::setScale(const QString& title, const std::vector<QColor>& colours,
@@ -1174,9 +1174,9 @@ QWidget* ClusterMapView::buildMapPage()
     m_routeGraph->setLayer("query");
     m_routeGraph->setVisible(false);
 
-    m_legend = new ColourLegend(m_plot); // over the map's top left corner
+    // Under the map, not over it: a corner of the map may hold a cluster.
+    m_legend = new ColourLegend;
     m_legend->setObjectName("colourLegend");
-    m_legend->move(8, 8);
     m_legend->hide();
 
     m_hint = new QCPItemText(m_plot);
@@ -1207,6 +1207,7 @@ QWidget* ClusterMapView::buildMapPage()
     auto* frameLayout = new QVBoxLayout(frame);
     frameLayout->setContentsMargins(1, 1, 1, 1);
     frameLayout->addWidget(m_plot);
+    frameLayout->addWidget(m_legend, 0, Qt::AlignLeft);
 
     auto* splitter = new QSplitter(Qt::Horizontal);
     splitter->setObjectName("mapSplitter");
@@ -1786,8 +1787,6 @@ void ClusterMapView::updateLegend()
                            -1, none, tr("no questions"));
     }
     m_legend->show();
-    m_legend->adjustSize();
-    m_legend->raise();
 }
 
 // ---------------------------------------------------------------------------------------------
