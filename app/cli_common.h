@@ -13,6 +13,9 @@ void installInterruptHandler();
 /// `moin train`, `train-worker`, `jobs`, `eval`, `export-expert`.
 void addTrainingCommands(CLI::App& app);
 
+/// `moin experts`: the health of every expert of a run (cli_experts.cpp).
+void addExpertsCommand(CLI::App& app);
+
 /// `moin serve`, `moin chat` and `moin export-serving`.
 void addServingCommands(CLI::App& app);
 /// `moin generate DIR [--expert auto|base|ID] PROMPT`: one routed answer from a workspace, the

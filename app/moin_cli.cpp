@@ -714,6 +714,7 @@ int main(int argc, char** argv)
     addPerplexity(app);
     addPretrain(app);
     addTrainingCommands(app);
+    addExpertsCommand(app);
     addServingCommands(app);
     addVersion(app);
     try {

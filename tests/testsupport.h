@@ -1,6 +1,7 @@
 #pragma once
 // Small fixtures shared by several suites.
 #include "moin/clustering.h"
+#include "moin/conversations.h"
 #include "moin/coordinator.h"
 #include "moin/corpus.h"
 #include "moin/error.h"
@@ -16,6 +17,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <cmath>
 #include <functional>
 #include <random>
 
@@ -184,6 +186,39 @@ inline void trainTinyExperts(
             throw moin::Error("test expert job " + std::to_string(id) + " ended "
                               + moin::toString(job.state) + ": " + job.error);
     }
+}
+
+/// Records, through the real conversation store, a question the router sent to `routedTo` at
+/// `distance` (routing "auto"; its runner-up the next cluster), answered by `answeredBy`
+/// ("base", or empty for the routed expert), in a conversation of its own from `source`
+/// ("app", "cli", "api"). `runId` 0 records the active run. Returns the answer's message id.
+inline int64_t recordRoutedAnswer(moin::Workspace& workspace, int routedTo, double distance,
+                                  const std::string& source = "app",
+                                  const std::string& answeredBy = {}, int64_t runId = 0)
+{
+    moin::ConversationStore store(workspace);
+    moin::Conversation conversation;
+    conversation.title = "routed";
+    conversation.source = source;
+    moin::ChatMessage message;
+    message.conversationId = store.create(conversation);
+    message.role = "user";
+    message.content = "what does a linker do?";
+    store.addMessage(message);
+    message.role = "assistant";
+    message.content = "it links";
+    message.answeredBy = answeredBy.empty() ? std::to_string(routedTo) : answeredBy;
+    message.expertChoice = "auto";
+    message.distance = message.answeredBy == "base" ? std::nan("") : distance;
+    message.candidatesJson = QStringLiteral("[{\"expert\": %1, \"distance\": %2}, "
+                                            "{\"expert\": %3, \"distance\": %4}]")
+                                 .arg(routedTo)
+                                 .arg(distance, 0, 'g', 17)
+                                 .arg(routedTo + 1)
+                                 .arg(distance + 0.5, 0, 'g', 17)
+                                 .toStdString();
+    message.runId = runId;
+    return store.addMessage(message);
 }
 
 /// The message of the moin::Error that `action` throws, or an empty string if it throws none.

@@ -8,6 +8,7 @@
 #include "../ui/src/clusterrundialog.h"
 #include "moin/clustering.h"
 #include "moin/corpus.h"
+#include "moin/database.h"
 #include "moin/ui/mainwindow.h"
 #include "moin/ui/workspacecontroller.h"
 #include "moin/workspace.h"
@@ -36,6 +37,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <random>
 
 using moin::ClusterInfo;
@@ -173,6 +175,7 @@ private slots:
     void searchMarksMatchingChunks();
     void densityImageAboveTheThreshold();
     void routeIsDrawn();
+    void colourModesShowExpertHealth();
     void dialogStartsANewRun();
     void cancelledRunStoresNothing();
     void makeActiveSwitchesTheActiveRun();
@@ -594,6 +597,119 @@ void TestClusterMap::routeIsDrawn()
     saveScreenshot(view, "cluster-map-route");
     view.clearRoute();
     QCOMPARE(view.plot()->itemCount(), itemsBefore);
+}
+
+void TestClusterMap::colourModesShowExpertHealth()
+{
+    // Experts for clusters 0 and 1 (2 has none); questions routed 3 : 1 : 0.
+    testsupport::trainTinyExperts(m_directory, m_firstRun, {0, 1});
+    for (int cluster : {0, 0, 0, 1})
+        testsupport::recordRoutedAnswer(*m_workspace, cluster, 0.5);
+    // Gains from the finished jobs, as the workspace holds them.
+    std::map<int, double> gain;
+    moin::Statement jobs = m_workspace->database().prepare(
+        "SELECT cluster, base_perplexity, expert_perplexity FROM training_jobs WHERE run_id = ? "
+        "AND state = 'done'");
+    jobs.bind(1, m_firstRun);
+    while (jobs.step())
+        gain[int(jobs.columnInt64(0))] = 1 - jobs.columnDouble(2) / jobs.columnDouble(1);
+    QCOMPARE(gain.size(), size_t(2));
+    const double extent = std::max({0.01, std::abs(gain[0]), std::abs(gain[1])});
+
+    ClusterMapView view;
+    openView(view);
+    if (QTest::currentTestFailed())
+        return;
+    QCOMPARE(view.colourMode(), ClusterMapView::ColourMode::Cluster);
+    auto* legend = view.legend();
+    QVERIFY(legend && !legend->isVisible());
+    const std::vector<ClusterInfo> clusters = moin::listClusters(*m_workspace, m_firstRun);
+    const auto graphs = view.plot()->findChildren<QCPGraph*>(QRegularExpression("^colourPoints"));
+    QCOMPARE(graphs.size(), 10);
+    // Each band's graph holds exactly the points of the clusters in that band.
+    const auto checkGraphs = [&] {
+        for (QCPGraph* graph : graphs) {
+            const int band = graph->objectName().mid(QString("colourPoints").size()).toInt();
+            qint64 expected = 0;
+            for (const ClusterInfo& c : clusters)
+                expected += view.colourBand(c.cluster) == band ? c.size : 0;
+            QCOMPARE(qint64(graph->dataCount()), expected);
+        }
+        QCOMPARE(view.plottedPointCount(), qint64(kChunks));
+    };
+    checkGraphs();
+    if (QTest::currentTestFailed())
+        return;
+
+    // Gain: a scale around zero; the cluster without an expert in the grey band.
+    auto* combo = view.findChild<QComboBox*>("colourModeCombo");
+    QVERIFY(combo);
+    const int gainItem = combo->findData(int(ClusterMapView::ColourMode::Gain));
+    combo->setCurrentIndex(gainItem);
+    emit combo->activated(gainItem);
+    QCOMPARE(view.colourMode(), ClusterMapView::ColourMode::Gain);
+    QVERIFY(legend->isVisible());
+    QCOMPARE(view.colourBand(2), ClusterMapView::noValueBand());
+    for (int c : {0, 1}) {
+        const int band = std::clamp(
+            int(std::floor((gain[c] + extent) / (2 * extent) * 9)), 0, 8);
+        QCOMPARE(view.colourBand(c), band);
+        QCOMPARE(view.clusterColourShown(c), legend->colours()[size_t(band)]);
+    }
+    // The larger gain sits at an end of the scale.
+    const int top = std::abs(gain[0]) >= std::abs(gain[1]) ? 0 : 1;
+    QCOMPARE(view.colourBand(top), gain[top] >= 0 ? 8 : 0);
+    QCOMPARE(legend->colours().size(), size_t(9));
+    const QString extentText = QLocale().toString(extent * 100, 'f', 1);
+    QCOMPARE(legend->lowText(), QStringLiteral("−%1 %").arg(extentText));
+    QCOMPARE(legend->highText(), QStringLiteral("+%1 %").arg(extentText));
+    QCOMPARE(legend->noneText(), QString("no expert"));
+    QVERIFY(legend->title().contains("gain"));
+    checkGraphs();
+    if (QTest::currentTestFailed())
+        return;
+    saveScreenshot(view, "cluster-map-gain");
+
+    // The density image takes the same bands.
+    view.setDensityThreshold(50);
+    QVERIFY(view.isDensityShown());
+    std::set<int> bands;
+    QCPColorMapData* data = view.plot()->findChild<QCPColorMap*>()->data();
+    for (int x = 0; x < data->keySize(); ++x) {
+        for (int y = 0; y < data->valueSize(); ++y) {
+            if (!std::isnan(data->cell(x, y)))
+                bands.insert(int(std::floor(data->cell(x, y))));
+        }
+    }
+    for (int band : bands) {
+        QVERIFY2(band == view.colourBand(0) || band == view.colourBand(1)
+                     || band == view.colourBand(2),
+                 qPrintable(QString::number(band)));
+    }
+    view.setDensityThreshold(ClusterMapView::kDensityThreshold);
+    QVERIFY(!view.isDensityShown());
+
+    // Traffic: the busiest cluster at the top, the one without questions grey.
+    view.setColourMode(ClusterMapView::ColourMode::Traffic);
+    QCOMPARE(combo->currentData().toInt(), int(ClusterMapView::ColourMode::Traffic));
+    QCOMPARE(view.colourBand(0), 8);
+    QCOMPARE(view.colourBand(1), 2); // 1 of 3 questions: the third ninth of the scale
+    QCOMPARE(view.colourBand(2), ClusterMapView::noValueBand());
+    QCOMPARE(legend->lowText(), QString("1"));
+    QCOMPARE(legend->highText(), QString("3"));
+    QCOMPARE(legend->noneText(), QString("no questions"));
+    QVERIFY(view.clusterColourShown(0) != view.clusterColourShown(1));
+    checkGraphs();
+    if (QTest::currentTestFailed())
+        return;
+    saveScreenshot(view, "cluster-map-traffic");
+
+    // Back to clusters: the legend goes, every cluster has its own colour again.
+    view.setColourMode(ClusterMapView::ColourMode::Cluster);
+    QVERIFY(!legend->isVisible());
+    QVERIFY(view.clusterColourShown(0) != view.clusterColourShown(1));
+    QVERIFY(view.clusterColourShown(1) != view.clusterColourShown(2));
+    checkGraphs();
 }
 
 void TestClusterMap::dialogStartsANewRun()

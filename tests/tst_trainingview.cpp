@@ -27,6 +27,7 @@
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFile>
+#include <QHeaderView>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
@@ -118,6 +119,7 @@ class TestTrainingView : public QObject {
 private slots:
     void initTestCase();
     void modelUpdatesRowsInPlace();
+    void healthColumnsUpdateInPlace();
     void smoothingIsADebiasedMovingAverage();
     void emptyStates();
     void formExplainsAndChecksEveryField();
@@ -253,6 +255,62 @@ void TestTrainingView::modelUpdatesRowsInPlace()
     QCOMPARE(model.rowCount(), kRows + 1);
     QCOMPARE(model.index(20, 0).data(JobTableModel::JobIdRole).toLongLong(), qint64(0));
     QCOMPARE(model.rowOfCluster(123456), kRows);
+}
+
+void TestTrainingView::healthColumnsUpdateInPlace()
+{
+    std::vector<moin::ClusterInfo> clusters(4);
+    std::vector<moin::ExpertHealth> health(4);
+    for (int i = 0; i < 4; ++i) {
+        clusters[size_t(i)].cluster = i;
+        health[size_t(i)].cluster = i;
+        health[size_t(i)].gain = health[size_t(i)].meanDistance = NAN;
+    }
+    health[1].gain = 0.25;
+    health[1].chatQuestions = 3;
+    health[1].apiQuestions = 4;
+    health[1].meanDistance = 0.5;
+    health[2].gain = -0.125;
+    JobTableModel model;
+    model.setClusters(3, clusters);
+    QVERIFY(model.index(1, JobTableModel::GainColumn).data().toString().isEmpty()); // not read
+    QCOMPARE(model.updateHealth(health), 4);
+    QCOMPARE(model.index(1, JobTableModel::GainColumn).data().toString(),
+             QStringLiteral("+%1 %").arg(QLocale().toString(25.0, 'f', 1)));
+    QCOMPARE(model.index(2, JobTableModel::GainColumn).data().toString(),
+             QStringLiteral("−%1 %").arg(QLocale().toString(12.5, 'f', 1)));
+    QCOMPARE(model.index(2, JobTableModel::GainColumn).data(Qt::ForegroundRole).value<QColor>(),
+             QColor(0xcf, 0x22, 0x2e));
+    QVERIFY(model.index(0, JobTableModel::GainColumn).data().toString().isEmpty()); // no expert
+    QCOMPARE(model.index(1, JobTableModel::QuestionsColumn).data().toString(), QString("7"));
+    QCOMPARE(model.index(0, JobTableModel::QuestionsColumn).data().toString(), QString("0"));
+    QVERIFY(model.index(1, JobTableModel::QuestionsColumn)
+                .data(Qt::ToolTipRole)
+                .toString()
+                .contains("3 from chat, 4 through the API"));
+    QCOMPARE(model.index(1, JobTableModel::DistanceColumn).data().toString(),
+             QLocale().toString(0.5, 'f', 3));
+    QVERIFY(model.index(0, JobTableModel::DistanceColumn).data().toString().isEmpty());
+    QCOMPARE(model.index(1, JobTableModel::GainColumn).data(JobTableModel::SortRole).toDouble(),
+             0.25);
+    QCOMPARE(model.index(1, JobTableModel::QuestionsColumn)
+                 .data(JobTableModel::SortRole)
+                 .toLongLong(),
+             qint64(7));
+
+    // One cluster gets a question: only its row's health columns are announced.
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    health[3].chatQuestions = 1;
+    health[3].meanDistance = 0.75;
+    QCOMPARE(model.updateHealth(health), 1);
+    QCOMPARE(changed.size(), 1);
+    QCOMPARE(changed.at(0).at(0).toModelIndex().row(), 3);
+    QCOMPARE(changed.at(0).at(0).toModelIndex().column(), int(JobTableModel::GainColumn));
+    QCOMPARE(changed.at(0).at(1).toModelIndex().column(), int(JobTableModel::DistanceColumn));
+    QCOMPARE(model.updateHealth(health), 0);
+    QCOMPARE(model.headerData(JobTableModel::GainColumn, Qt::Horizontal, Qt::DisplayRole)
+                 .toString(),
+             QString("Gain"));
 }
 
 void TestTrainingView::smoothingIsADebiasedMovingAverage()
@@ -604,6 +662,41 @@ void TestTrainingView::trainThroughTheForm()
     child<QCheckBox>(view, "logScale")->setChecked(true);
     QCOMPARE(plot->yAxis->scaleType(), QCPAxis::stLogarithmic);
     child<QCheckBox>(view, "logScale")->setChecked(false);
+
+    // Expert health: questions recorded through the conversation store reach the gain,
+    // questions and distance columns, which sit beside the perplexities.
+    testsupport::recordRoutedAnswer(*m_workspace, 0, 0.25, "app");
+    testsupport::recordRoutedAnswer(*m_workspace, 0, 0.75, "api");
+    testsupport::recordRoutedAnswer(*m_workspace, 1, 0.5, "app");
+    view.refresh();
+    const int row0 = view.jobModel()->rowOfCluster(0);
+    const int row1 = view.jobModel()->rowOfCluster(1);
+    QTRY_COMPARE_WITH_TIMEOUT(cell(view, row0, JobTableModel::QuestionsColumn), QString("2"),
+                              10000);
+    QCOMPARE(cell(view, row1, JobTableModel::QuestionsColumn), QString("1"));
+    QCOMPARE(cell(view, row0, JobTableModel::DistanceColumn), QLocale().toString(0.5, 'f', 3));
+    QCOMPARE(cell(view, row1, JobTableModel::DistanceColumn), QLocale().toString(0.5, 'f', 3));
+    for (int row : {row0, row1}) {
+        const moin::TrainingJob job = moin::TrainingQueue(*m_workspace).job(
+            view.jobModel()->index(row, 0).data(JobTableModel::JobIdRole).toLongLong());
+        const double gain = 1 - job.expertPerplexity / job.basePerplexity;
+        const double shown = view.jobModel()
+                                 ->index(row, JobTableModel::GainColumn)
+                                 .data(JobTableModel::SortRole)
+                                 .toDouble();
+        QVERIFY2(std::abs(shown - gain) < 1e-9, qPrintable(QString::number(shown)));
+        QCOMPARE(cell(view, row, JobTableModel::GainColumn), JobTableModel::gainText(gain));
+    }
+    QHeaderView* header = table->horizontalHeader();
+    QCOMPARE(header->visualIndex(JobTableModel::GainColumn),
+             header->visualIndex(JobTableModel::ExpertPplColumn) + 1);
+    QCOMPARE(header->visualIndex(JobTableModel::QuestionsColumn),
+             header->visualIndex(JobTableModel::GainColumn) + 1);
+    QCOMPARE(header->visualIndex(JobTableModel::DistanceColumn),
+             header->visualIndex(JobTableModel::QuestionsColumn) + 1);
+    for (int column : {JobTableModel::GainColumn, JobTableModel::QuestionsColumn,
+                       JobTableModel::DistanceColumn})
+        QVERIFY(!table->isColumnHidden(column));
     saveScreenshot(view, "training");
 
     // Done jobs cannot be paused; they can be trained again through the form.
@@ -713,7 +806,9 @@ void TestTrainingView::specialisationTab()
     // Compute, then cancel at once: it stops before the first perplexity is in.
     QSignalSpy finished(panel, &SpecialisationPanel::finished);
     QTest::mouseClick(compute, Qt::LeftButton);
-    QVERIFY(panel->isComputing());
+    // A read-back still running (the tab's own, when shown) finishes first: the panel starts
+    // the computation right after it, never both at once.
+    QTRY_VERIFY_WITH_TIMEOUT(panel->isComputing(), 10000);
     QVERIFY(!compute->isEnabled());
     QVERIFY(cancel->isVisibleTo(panel) && cancel->isEnabled());
     QTest::mouseClick(cancel, Qt::LeftButton);

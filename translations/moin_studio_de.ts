@@ -864,6 +864,46 @@
         <source>“%1” → cluster %2</source>
         <translation>„%1“ → Cluster %2</translation>
     </message>
+    <message>
+        <source>C&amp;olour by:</source>
+        <translation>&amp;Farbe nach:</translation>
+    </message>
+    <message>
+        <source>Expert gain</source>
+        <translation>Gewinn des Experten</translation>
+    </message>
+    <message>
+        <source>Questions</source>
+        <translation>Fragen</translation>
+    </message>
+    <message>
+        <source>Colour the clusters by their number, by how much their expert lowers the base&apos;s held-out perplexity, or by how many recorded questions were routed to them</source>
+        <translation>Färbt die Cluster nach ihrer Nummer, danach, wie stark ihr Experte die Perplexität des Basismodells auf den zurückgehaltenen Daten senkt, oder nach der Zahl der aufgezeichneten Fragen, die zu ihnen geleitet wurden</translation>
+    </message>
+    <message>
+        <source>Expert gain (share of the base&apos;s perplexity removed)</source>
+        <translation>Gewinn des Experten (Anteil der Perplexität des Basismodells, den er beseitigt)</translation>
+    </message>
+    <message>
+        <source>−%1 %</source>
+        <translation>−%1 %</translation>
+    </message>
+    <message>
+        <source>+%1 %</source>
+        <translation>+%1 %</translation>
+    </message>
+    <message>
+        <source>no expert</source>
+        <translation>kein Experte</translation>
+    </message>
+    <message>
+        <source>Questions routed to the cluster</source>
+        <translation>Zum Cluster geleitete Fragen</translation>
+    </message>
+    <message>
+        <source>no questions</source>
+        <translation>keine Fragen</translation>
+    </message>
 </context>
 <context>
     <name>moin::ui::ClusterRunDialog</name>
@@ -1478,10 +1518,6 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
         <translation>%1 / %2</translation>
     </message>
     <message>
-        <source> %1%2 %</source>
-        <translation> %1%2 %</translation>
-    </message>
-    <message>
         <source>%1 of %2</source>
         <translation>%1 von %2</translation>
     </message>
@@ -1542,8 +1578,8 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
         <translation>Perplexität des Basismodells allein auf den zurückgehaltenen Abschnitten des Clusters</translation>
     </message>
     <message>
-        <source>Perplexity of the base with this expert on the cluster&apos;s held-out chunks; lower is better, the change is against the base</source>
-        <translation>Perplexität des Basismodells mit diesem Experten auf den zurückgehaltenen Abschnitten des Clusters; niedriger ist besser, die Änderung ist gegenüber dem Basismodell</translation>
+        <source>Perplexity of the base with this expert on the cluster&apos;s held-out chunks; lower is better; the Gain column compares it with the base</source>
+        <translation>Perplexität des Basismodells mit diesem Experten auf den zurückgehaltenen Abschnitten des Clusters; niedriger ist besser; die Spalte „Gewinn“ vergleicht sie mit dem Basismodell</translation>
     </message>
     <message>
         <source>Training tokens per second</source>
@@ -1644,6 +1680,46 @@ Vor dem Fehler fertige Dateien bleiben importiert. Beheben Sie die Ursache und i
     <message>
         <source>Why the job failed; hover for the whole message</source>
         <translation>Warum der Job fehlgeschlagen ist; für die ganze Meldung mit der Maus darüberfahren</translation>
+    </message>
+    <message>
+        <source>%1%2 %</source>
+        <translation>%1%2 %</translation>
+    </message>
+    <message>
+        <source>Share of the base&apos;s held-out perplexity the expert removes (1 − expert / base); at or below zero the expert does not help its cluster</source>
+        <translation>Anteil der Perplexität des Basismodells auf den zurückgehaltenen Daten, den der Experte beseitigt (1 − Experte / Basis); bei null oder darunter hilft der Experte seinem Cluster nicht</translation>
+    </message>
+    <message>
+        <source>Questions the router sent to this cluster: %L1 from chat, %L2 through the API</source>
+        <translation>Fragen, die der Router zu diesem Cluster geleitet hat: %L1 aus dem Chat, %L2 über die API</translation>
+    </message>
+    <message>
+        <source>Mean distance of those questions to the cluster&apos;s centre (embedding space); far questions fit the expert less well</source>
+        <translation>Mittlerer Abstand dieser Fragen zur Mitte des Clusters (im Embedding-Raum); entfernte Fragen passen weniger gut zum Experten</translation>
+    </message>
+    <message>
+        <source>Gain</source>
+        <translation>Gewinn</translation>
+    </message>
+    <message>
+        <source>Questions</source>
+        <translation>Fragen</translation>
+    </message>
+    <message>
+        <source>Distance</source>
+        <translation>Abstand</translation>
+    </message>
+    <message>
+        <source>Share of the base&apos;s held-out perplexity the expert removes</source>
+        <translation>Anteil der Perplexität des Basismodells auf den zurückgehaltenen Daten, den der Experte beseitigt</translation>
+    </message>
+    <message>
+        <source>Recorded questions (chat and API) the router sent to the cluster</source>
+        <translation>Aufgezeichnete Fragen (Chat und API), die der Router zum Cluster geleitet hat</translation>
+    </message>
+    <message>
+        <source>Mean distance of the routed questions to the cluster&apos;s centre</source>
+        <translation>Mittlerer Abstand der geleiteten Fragen zur Mitte des Clusters</translation>
     </message>
 </context>
 <context>

@@ -141,8 +141,10 @@ int64_t ConversationStore::addMessage(const ChatMessage& m)
     Statement insert = db.prepare(
         "INSERT INTO messages (conversation_id, role, content, answered_by, expert_choice, "
         "distance, candidates, prompt_tokens, completion_tokens, latency_seconds, "
-        "first_token_seconds, tokens_per_second, stop_reason) "
-        "SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM conversations WHERE id = ?");
+        "first_token_seconds, tokens_per_second, stop_reason, run_id) "
+        "SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ?1 = 'assistant' THEN "
+        "COALESCE(NULLIF(?14, 0), (SELECT id FROM cluster_runs WHERE active = 1 AND "
+        "status = 'done')) END FROM conversations WHERE id = ?13");
     insert.bind(1, m.role).bind(2, m.content).bind(3, m.answeredBy).bind(4, m.expertChoice);
     if (std::isfinite(m.distance))
         insert.bind(5, m.distance);
@@ -156,6 +158,7 @@ int64_t ConversationStore::addMessage(const ChatMessage& m)
         .bind(11, m.tokensPerSecond)
         .bind(12, m.stopReason)
         .bind(13, m.conversationId)
+        .bind(14, m.runId)
         .run();
     if (db.changes() == 0)
         throw Error("there is no conversation " + std::to_string(m.conversationId));
@@ -173,7 +176,8 @@ std::vector<ChatMessage> ConversationStore::messages(int64_t conversationId)
     Statement query = m_workspace.database().prepare(
         "SELECT id, conversation_id, role, content, answered_by, expert_choice, distance, "
         "candidates, prompt_tokens, completion_tokens, latency_seconds, first_token_seconds, "
-        "tokens_per_second, stop_reason, created_at FROM messages WHERE conversation_id = ? "
+        "tokens_per_second, stop_reason, created_at, COALESCE(run_id, 0) FROM messages "
+        "WHERE conversation_id = ? "
         "ORDER BY id");
     query.bind(1, conversationId);
     std::vector<ChatMessage> out;
@@ -194,6 +198,7 @@ std::vector<ChatMessage> ConversationStore::messages(int64_t conversationId)
         m.tokensPerSecond = query.columnDouble(12);
         m.stopReason = query.columnText(13);
         m.createdAt = query.columnText(14);
+        m.runId = query.columnInt64(15);
         out.push_back(std::move(m));
     }
     return out;

@@ -319,6 +319,14 @@ const std::vector<Migration>& Workspace::schemaMigrations()
                      "  PRIMARY KEY (run_id, expert, cluster)"
                      ") WITHOUT ROWID;");
          }},
+        {8, "messages: the clustering run that routed each answer",
+         [](Database& db) {
+             // Expert ids mean nothing without their run. NULL for messages recorded before:
+             // expert health infers their run by time (see experthealth.cpp).
+             db.exec("ALTER TABLE messages ADD COLUMN run_id INTEGER "
+                     "  REFERENCES cluster_runs(id) ON DELETE SET NULL;"
+                     "CREATE INDEX messages_run ON messages(run_id);");
+         }},
     };
     return steps;
 }

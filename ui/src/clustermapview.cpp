@@ -3,6 +3,7 @@
 
 #include "clusterrundialog.h"
 #include "moin/corpus.h"
+#include "moin/experthealth.h"
 #include "moin/specialisation.h"
 #include "moin/workspace.h"
 
@@ -36,6 +37,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 
@@ -70,6 +72,22 @@ constexpr double kPi = 3.14159265358979323846;
 QString number(qint64 value) { return QLocale().toString(value); }
 
 QColor paletteColour(int index) { return QColor::fromRgb(kPalette[index % kPaletteSize]); }
+
+/// The health colour modes' scales: nine steps from low to high in the first nine point graphs,
+/// and the tenth for clusters without a value (no expert, no questions). Gain diverges around
+/// zero (ColorBrewer RdYlBu, its pale centre darkened to stay visible on white): red where the
+/// expert makes its cluster worse, blue where it helps. Traffic runs from yellow to dark red
+/// (YlOrRd), so that overloaded experts stand out; grey ones get no questions at all.
+constexpr int kScaleSteps = 9;
+constexpr int kNoValueBand = kScaleSteps;
+static_assert(kScaleSteps + 1 <= kPaletteSize, "the scales use the palette's point graphs");
+constexpr QRgb kGainScale[kScaleSteps] = {0xa50026, 0xd73027, 0xf46d43, 0xfdae61, 0xe3cf6a,
+                                          0xa6cde3, 0x74add1, 0x4575b4, 0x313695};
+constexpr QRgb kTrafficScale[kScaleSteps] = {0xfed976, 0xfeb24c, 0xfd8d3c, 0xfc4e2a, 0xe31a1c,
+                                             0xc4001f, 0xa50026, 0x800026, 0x4d0019};
+constexpr QRgb kNoValue = 0xbdbdbd;
+/// The gain scale reaches at least this far either side of zero.
+constexpr double kMinGainExtent = 0.01;
 
 /// `colour` mixed with white: `amount` 0 keeps it, 1 is white.
 QColor towardWhite(const QColor& colour, double amount)
@@ -271,6 +289,15 @@ struct ClusterMap {
     std::vector<QString> label;
     /// Whether the cluster's expert helps another cluster more than its own.
     std::vector<bool> negativeMargin;
+    /// Expert health by cluster id (expertHealth): gain (NaN without an expert) and routed
+    /// questions; the scales' extents (largest |gain|, most questions); each cluster's band
+    /// in the gain and traffic colour modes and the point containers of those bands.
+    std::vector<double> gain;
+    std::vector<int64_t> questions;
+    double gainExtent = kMinGainExtent;
+    int64_t mostQuestions = 0;
+    std::vector<int> gainBand, trafficBand;
+    std::vector<QSharedPointer<QCPGraphDataContainer>> gainData, trafficData;
     /// Each cluster's sample chunks: (chunk id, text start), nearest the centre first.
     std::vector<std::vector<std::pair<qint64, QString>>> samples;
     /// Clusters by size, largest first (labels are placed in this order).
@@ -362,6 +389,64 @@ void markNegativeMargins(Workspace& workspace, ClusterMap& map)
     } catch (const std::exception&) {
         // No trained expert yet, or nothing to score: nothing to mark.
     }
+}
+
+/// Each band's points (of clusters by id, `bands`), sorted by x, as the point graphs take them.
+std::vector<QSharedPointer<QCPGraphDataContainer>> pointsByBand(const ClusterMap& map,
+                                                                const std::vector<int>& bands)
+{
+    std::vector<QVector<QCPGraphData>> points(kPaletteSize);
+    for (const ChunkPlacement& p : map.placements)
+        points[size_t(bands[size_t(std::max(p.cluster, 0))])].append(QCPGraphData(p.x, p.y));
+    std::vector<QSharedPointer<QCPGraphDataContainer>> data(kPaletteSize);
+    for (int band = 0; band < kPaletteSize; ++band) {
+        std::sort(points[size_t(band)].begin(), points[size_t(band)].end(),
+                  [](const QCPGraphData& a, const QCPGraphData& b) { return a.key < b.key; });
+        data[size_t(band)] = QSharedPointer<QCPGraphDataContainer>::create();
+        data[size_t(band)]->set(points[size_t(band)], true);
+    }
+    return data;
+}
+
+/// The clusters' expert health and their bands on the gain and traffic scales. Nothing is
+/// computed here but the bands: a run whose health cannot be read shows every cluster without
+/// a value.
+void addHealth(Workspace& workspace, ClusterMap& map)
+{
+    const size_t k = size_t(map.clusterCount());
+    map.gain.assign(k, std::numeric_limits<double>::quiet_NaN());
+    map.questions.assign(k, 0);
+    try {
+        for (const ExpertHealth& h : expertHealth(workspace, map.run.id).experts) {
+            if (h.cluster >= 0 && size_t(h.cluster) < k) {
+                map.gain[size_t(h.cluster)] = h.gain;
+                map.questions[size_t(h.cluster)] = h.questions();
+            }
+        }
+    } catch (const std::exception&) {
+        // Health is extra: what cannot be read leaves the clusters without a value on the
+        // health scales instead of failing the whole map.
+    }
+    for (size_t c = 0; c < k; ++c) {
+        if (std::isfinite(map.gain[c]))
+            map.gainExtent = std::max(map.gainExtent, std::abs(map.gain[c]));
+        map.mostQuestions = std::max(map.mostQuestions, map.questions[c]);
+    }
+    map.gainBand.assign(k, kNoValueBand);
+    map.trafficBand.assign(k, kNoValueBand);
+    for (size_t c = 0; c < k; ++c) {
+        if (std::isfinite(map.gain[c])) {
+            const double t = (map.gain[c] + map.gainExtent) / (2 * map.gainExtent);
+            map.gainBand[c] = std::clamp(int(std::floor(t * kScaleSteps)), 0, kScaleSteps - 1);
+        }
+        if (map.questions[c] > 0) {
+            const double t = double(map.questions[c]) / double(map.mostQuestions);
+            map.trafficBand[c] =
+                std::clamp(int(std::ceil(t * kScaleSteps)) - 1, 0, kScaleSteps - 1);
+        }
+    }
+    map.gainData = pointsByBand(map, map.gainBand);
+    map.trafficData = pointsByBand(map, map.trafficBand);
 }
 
 std::shared_ptr<ClusterMap> buildClusterMap(Workspace& workspace, const ClusterRunInfo& run)
@@ -478,6 +563,7 @@ std::shared_ptr<ClusterMap> buildClusterMap(Workspace& workspace, const ClusterR
         }
     }
     markNegativeMargins(workspace, *map);
+    addHealth(workspace, *map);
     return map;
 }
 
@@ -568,13 +654,13 @@ std::shared_ptr<MapSearch> searchMap(const std::string& directory, const QString
 /// The density gradient: one band per palette colour (and one grey band for dimmed bins),
 /// each from a pale tint (few chunks) to the full colour (many). A bin's value is its band
 /// plus its log-scaled density in [0, 1).
-QCPColorGradient densityGradient()
+QCPColorGradient densityGradient(const std::function<QColor(int)>& bandColour = paletteColour)
 {
     QCPColorGradient gradient;
     gradient.clearColorStops();
     const int bands = kPaletteSize + 1;
     for (int band = 0; band < bands; ++band) {
-        const QColor colour = band == kGreyBand ? QColor(0xb8, 0xb8, 0xb8) : paletteColour(band);
+        const QColor colour = band == kGreyBand ? QColor(0xb8, 0xb8, 0xb8) : bandColour(band);
         gradient.setColorStopAt((band + 0.001) / bands, towardWhite(colour, 0.82));
         gradient.setColorStopAt((band + 0.999) / bands, colour.darker(112));
     }
@@ -584,6 +670,85 @@ QCPColorGradient densityGradient()
 }
 
 } // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+ColourLegend::ColourLegend(QWidget* parent) : QWidget(parent)
+{
+    setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
+}
+
+void ColourLegend::setScale(const QString& title, const std::vector<QColor>& colours,
+                            const QString& low, const QString& high, double zeroAt,
+                            const QColor& none, const QString& noneText)
+{
+    m_title = title;
+    m_colours = colours;
+    m_low = low;
+    m_high = high;
+    m_zeroAt = zeroAt;
+    m_none = none;
+    m_noneText = noneText;
+    updateGeometry();
+    update();
+}
+
+namespace {
+constexpr int kLegendPadding = 8;
+constexpr int kLegendSwatch = 18; // width of one step of the scale
+} // namespace
+
+QSize ColourLegend::sizeHint() const
+{
+    const QFontMetrics metrics(font());
+    const int scale = kLegendSwatch * int(m_colours.size());
+    const int noneWidth = 14 + 4 + metrics.horizontalAdvance(m_noneText);
+    const int width = std::max({metrics.horizontalAdvance(m_title), scale + 16 + noneWidth,
+                                metrics.horizontalAdvance(m_low + QStringLiteral("  ") + m_high)});
+    return QSize(width + 2 * kLegendPadding, 2 * metrics.height() + 18 + 2 * kLegendPadding);
+}
+
+void ColourLegend::paintEvent(QPaintEvent*)
+{
+    QPainter painter(this);
+    painter.setRenderHint(QPainter::Antialiasing);
+    painter.setPen(QPen(QColor(0, 0, 0, 40), 1));
+    painter.setBrush(QColor(255, 255, 255, 225));
+    painter.drawRoundedRect(QRectF(rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6);
+    const QFontMetrics metrics(font());
+    int y = kLegendPadding;
+    painter.setPen(QColor(0x1d, 0x1d, 0x1f));
+    painter.drawText(QRect(kLegendPadding, y, width() - 2 * kLegendPadding, metrics.height()),
+                     Qt::AlignLeft | Qt::AlignVCenter, m_title);
+    y += metrics.height() + 4;
+    const int barHeight = 12;
+    const int left = kLegendPadding;
+    painter.setPen(Qt::NoPen);
+    for (size_t i = 0; i < m_colours.size(); ++i) {
+        painter.setBrush(m_colours[i]);
+        painter.drawRect(QRect(left + int(i) * kLegendSwatch, y, kLegendSwatch, barHeight));
+    }
+    const int scaleWidth = kLegendSwatch * int(m_colours.size());
+    // Clusters without a value, beside the scale.
+    const int noneLeft = left + scaleWidth + 16;
+    painter.setBrush(m_none);
+    painter.drawRect(QRect(noneLeft, y, 14, barHeight));
+    painter.setPen(QColor(0x55, 0x55, 0x58));
+    painter.drawText(QRect(noneLeft + 18, y - 3, width() - noneLeft - 18, barHeight + 6),
+                     Qt::AlignLeft | Qt::AlignVCenter, m_noneText);
+    if (m_zeroAt >= 0) {
+        const int x = left + int(std::lround(m_zeroAt * scaleWidth));
+        painter.setPen(QPen(QColor(0x1d, 0x1d, 0x1f), 1.5));
+        painter.drawLine(x, y - 2, x, y + barHeight + 2);
+    }
+    y += barHeight + 2;
+    painter.setPen(QColor(0x55, 0x55, 0x58));
+    const QRect labels(left, y, scaleWidth, metrics.height());
+    painter.drawText(labels, Qt::AlignLeft | Qt::AlignTop, m_low);
+    painter.drawText(labels, Qt::AlignRight | Qt::AlignTop, m_high);
+    if (m_zeroAt >= 0)
+        painter.drawText(labels, Qt::AlignHCenter | Qt::AlignTop, QStringLiteral("0"));
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -600,6 +765,14 @@ void ClusterTableModel::setMap(std::shared_ptr<const ClusterMap> map)
             m_rows.push_back(info.cluster);
     }
     endResetModel();
+}
+
+void ClusterTableModel::setSwatchColours(std::vector<QColor> colours)
+{
+    m_swatches = std::move(colours);
+    if (!m_rows.empty())
+        emit dataChanged(index(0, ClusterColumn), index(rowCount() - 1, ClusterColumn),
+                         {Qt::DecorationRole});
 }
 
 void ClusterTableModel::setMatches(std::vector<qint64> matches)
@@ -652,7 +825,9 @@ QVariant ClusterTableModel::data(const QModelIndex& index, int role) const
         break;
     case Qt::DecorationRole:
         if (index.column() == ClusterColumn)
-            return swatchIcon(paletteColour(m_map->colour[size_t(cluster)]));
+            return swatchIcon(size_t(cluster) < m_swatches.size()
+                                  ? m_swatches[size_t(cluster)]
+                                  : paletteColour(m_map->colour[size_t(cluster)]));
         break;
     case Qt::ToolTipRole:
         if (index.column() == KeywordsColumn) {
@@ -923,11 +1098,28 @@ QWidget* ClusterMapView::buildMapPage()
     m_fit->setToolTip(tr("Show the whole map"));
     connect(m_fit, &QToolButton::clicked, this, &ClusterMapView::fitAll);
 
+    auto* colourLabel = new QLabel(tr("C&olour by:"));
+    m_colourCombo = new QComboBox;
+    m_colourCombo->setObjectName("colourModeCombo");
+    m_colourCombo->addItem(tr("Cluster"), int(ColourMode::Cluster));
+    m_colourCombo->addItem(tr("Expert gain"), int(ColourMode::Gain));
+    m_colourCombo->addItem(tr("Questions"), int(ColourMode::Traffic));
+    m_colourCombo->setToolTip(tr("Colour the clusters by their number, by how much their expert "
+                                 "lowers the base's held-out perplexity, or by how many "
+                                 "recorded questions were routed to them"));
+    colourLabel->setBuddy(m_colourCombo);
+    connect(m_colourCombo, &QComboBox::activated, this, [this](int index) {
+        setColourMode(ColourMode(m_colourCombo->itemData(index).toInt()));
+    });
+
     auto* searchRow = new QHBoxLayout;
     searchRow->addWidget(m_search, 1);
     searchRow->addSpacing(6);
     searchRow->addWidget(m_matchLabel);
     searchRow->addStretch();
+    searchRow->addWidget(colourLabel);
+    searchRow->addWidget(m_colourCombo);
+    searchRow->addSpacing(6);
     searchRow->addWidget(m_summary);
     searchRow->addSpacing(6);
     searchRow->addWidget(m_fit);
@@ -982,6 +1174,11 @@ QWidget* ClusterMapView::buildMapPage()
     m_routeGraph->setLayer("query");
     m_routeGraph->setVisible(false);
 
+    // Under the map, not over it: a corner of the map may hold a cluster.
+    m_legend = new ColourLegend;
+    m_legend->setObjectName("colourLegend");
+    m_legend->hide();
+
     m_hint = new QCPItemText(m_plot);
     m_hint->setLayer("labels");
     m_hint->position->setType(QCPItemPosition::ptAxisRectRatio);
@@ -1010,6 +1207,7 @@ QWidget* ClusterMapView::buildMapPage()
     auto* frameLayout = new QVBoxLayout(frame);
     frameLayout->setContentsMargins(1, 1, 1, 1);
     frameLayout->addWidget(m_plot);
+    frameLayout->addWidget(m_legend, 0, Qt::AlignLeft);
 
     auto* splitter = new QSplitter(Qt::Horizontal);
     splitter->setObjectName("mapSplitter");
@@ -1311,16 +1509,16 @@ void ClusterMapView::applyMap(std::shared_ptr<const ClusterMap> map, bool keepVi
     if (!m_map) {
         for (QCPGraph* graph : m_colourGraphs) // the containers belong to the old map
             graph->setData(QSharedPointer<QCPGraphDataContainer>::create());
+        m_legend->hide();
         m_summary->clear();
         buildLabels();
         showDetails();
         m_plot->replot(QCustomPlot::rpQueuedReplot);
         return;
     }
-    for (int colour = 0; colour < kPaletteSize; ++colour) {
-        m_colourGraphs[size_t(colour)]->setData(m_map->colourData[size_t(colour)]);
-        m_colourGraphs[size_t(colour)]->setVisible(true);
-    }
+    for (QCPGraph* graph : m_colourGraphs)
+        graph->setVisible(true);
+    applyColourMode(); // the graphs' data and the legend
     int nonEmpty = 0;
     for (int c = 0; c < m_map->clusterCount(); ++c)
         nonEmpty += m_map->memberCount(c) > 0 ? 1 : 0;
@@ -1492,7 +1690,103 @@ QColor ClusterMapView::clusterColour(int cluster) const
 {
     if (!m_map || cluster < 0 || cluster >= m_map->clusterCount())
         return QColor(0x88, 0x88, 0x88);
-    return paletteColour(m_map->colour[size_t(cluster)]);
+    return bandColour(bands()[size_t(cluster)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Colour modes
+
+int ClusterMapView::noValueBand() { return kNoValueBand; }
+
+int ClusterMapView::colourBand(int cluster) const
+{
+    if (!m_map || cluster < 0 || cluster >= m_map->clusterCount())
+        return -1;
+    return bands()[size_t(cluster)];
+}
+
+QColor ClusterMapView::bandColour(int band) const
+{
+    switch (m_colourMode) {
+    case ColourMode::Cluster: break;
+    case ColourMode::Gain:
+        return QColor::fromRgb(band >= 0 && band < kScaleSteps ? kGainScale[band] : kNoValue);
+    case ColourMode::Traffic:
+        return QColor::fromRgb(band >= 0 && band < kScaleSteps ? kTrafficScale[band]
+                                                               : kNoValue);
+    }
+    return paletteColour(band);
+}
+
+const std::vector<int>& ClusterMapView::bands() const
+{
+    switch (m_colourMode) {
+    case ColourMode::Cluster: break;
+    case ColourMode::Gain: return m_map->gainBand;
+    case ColourMode::Traffic: return m_map->trafficBand;
+    }
+    return m_map->colour;
+}
+
+void ClusterMapView::setColourMode(ColourMode mode)
+{
+    {
+        const QSignalBlocker block(m_colourCombo);
+        m_colourCombo->setCurrentIndex(m_colourCombo->findData(int(mode)));
+    }
+    if (mode == m_colourMode)
+        return;
+    m_colourMode = mode;
+    if (!m_map) {
+        updateLegend();
+        return;
+    }
+    applyColourMode();
+    updateStyles(); // points and labels
+    if (m_selected >= 0)
+        showDetails(); // the swatch
+    updateDensity(); // replots
+}
+
+void ClusterMapView::applyColourMode()
+{
+    m_density->setGradient(densityGradient([this](int band) { return bandColour(band); }));
+    if (m_map) {
+        const auto& data = m_colourMode == ColourMode::Gain      ? m_map->gainData
+                           : m_colourMode == ColourMode::Traffic ? m_map->trafficData
+                                                                 : m_map->colourData;
+        for (int band = 0; band < kPaletteSize; ++band)
+            m_colourGraphs[size_t(band)]->setData(data[size_t(band)]);
+        std::vector<QColor> swatches;
+        for (int c = 0; c < m_map->clusterCount(); ++c)
+            swatches.push_back(clusterColour(c));
+        m_clusterModel->setSwatchColours(std::move(swatches));
+    }
+    updateLegend();
+}
+
+void ClusterMapView::updateLegend()
+{
+    if (!m_map || m_colourMode == ColourMode::Cluster) {
+        m_legend->hide();
+        return;
+    }
+    std::vector<QColor> colours;
+    for (int band = 0; band < kScaleSteps; ++band)
+        colours.push_back(bandColour(band));
+    const QColor none = bandColour(kNoValueBand);
+    if (m_colourMode == ColourMode::Gain) {
+        const QString extent = QLocale().toString(m_map->gainExtent * 100, 'f', 1);
+        m_legend->setScale(tr("Expert gain (share of the base's perplexity removed)"), colours,
+                           tr("−%1 %").arg(extent), tr("+%1 %").arg(extent), 0.5, none,
+                           tr("no expert"));
+    } else {
+        m_legend->setScale(tr("Questions routed to the cluster"), colours,
+                           QLocale().toString(qint64(1)),
+                           QLocale().toString(qint64(std::max<int64_t>(m_map->mostQuestions, 1))),
+                           -1, none, tr("no questions"));
+    }
+    m_legend->show();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1633,7 +1927,7 @@ void ClusterMapView::updateStyles()
     const double diameter = pointDiameter(qint64(m_map->placements.size()));
     const bool dimmed = m_selected >= 0 || m_matchCount >= 0;
     for (int colour = 0; colour < kPaletteSize; ++colour) {
-        QColor fill = paletteColour(colour);
+        QColor fill = bandColour(colour);
         if (dimmed) {
             fill = towardWhite(fill, 0.78);
         } else {
@@ -1793,7 +2087,7 @@ void ClusterMapView::updateDensity()
                 const int cluster = std::max(leader[bin], 0);
                 const int band = m_selected >= 0 && cluster != m_selected
                                      ? kGreyBand
-                                     : m_map->colour[size_t(cluster)];
+                                     : bands()[size_t(cluster)];
                 const double t = 0.35 + 0.6 * std::log1p(double(counts[bin])) / logMost;
                 data->setCell(bx, by, band + std::min(t, 0.98));
             }

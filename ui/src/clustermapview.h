@@ -39,6 +39,35 @@ struct ClusterMap;
 struct MapLoad;
 struct MapSearch;
 
+/// The key of the map's colour scale (gain or traffic): a title, the scale's colours from low
+/// to high with the values at its ends (and zero, for a scale around it), and the colour of
+/// clusters without a value.
+class ColourLegend : public QWidget {
+    Q_OBJECT
+public:
+    explicit ColourLegend(QWidget* parent = nullptr);
+    /// `zeroAt` is the position of zero on the scale (0..1), or negative for none.
+    void setScale(const QString& title, const std::vector<QColor>& colours, const QString& low,
+                  const QString& high, double zeroAt, const QColor& none,
+                  const QString& noneText);
+
+    QString title() const { return m_title; }
+    const std::vector<QColor>& colours() const { return m_colours; }
+    QString lowText() const { return m_low; }
+    QString highText() const { return m_high; }
+    QString noneText() const { return m_noneText; }
+    QSize sizeHint() const override;
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+
+private:
+    QString m_title, m_low, m_high, m_noneText;
+    std::vector<QColor> m_colours;
+    QColor m_none;
+    double m_zeroAt = -1;
+};
+
 /// One row per cluster of the shown run: colour, id, size, keywords and, while a search is on,
 /// how many of the cluster's chunks match it.
 class ClusterTableModel : public QAbstractTableModel {
@@ -56,6 +85,8 @@ public:
     void setMap(std::shared_ptr<const ClusterMap> map);
     /// Matching chunks per cluster (indexed by cluster id); empty hides the counts.
     void setMatches(std::vector<qint64> matches);
+    /// The swatch colour of each cluster (by id), as the map colours it now.
+    void setSwatchColours(std::vector<QColor> colours);
     /// The row of `cluster`, or -1.
     int rowOf(int cluster) const;
 
@@ -68,6 +99,7 @@ private:
     std::shared_ptr<const ClusterMap> m_map;
     std::vector<int> m_rows; // cluster ids with at least one chunk
     std::vector<qint64> m_matches;
+    std::vector<QColor> m_swatches;
 };
 
 /// The cluster map of the open workspace: every chunk of a clustering run at its 2-D layout
@@ -86,6 +118,9 @@ class ClusterMapView : public QWidget {
 public:
     /// Points in view above which a density image replaces them (the default).
     static constexpr qint64 kDensityThreshold = 150000;
+    /// What the points' colours say: which cluster they belong to, or their cluster's expert
+    /// health (expertHealth) on a scale: its gain, or the questions routed to it.
+    enum class ColourMode { Cluster, Gain, Traffic };
 
     explicit ClusterMapView(QWidget* parent = nullptr);
     ~ClusterMapView() override;
@@ -121,6 +156,18 @@ public:
     void setDensityThreshold(qint64 points);
     qint64 densityThreshold() const { return m_densityThreshold; }
     QCustomPlot* plot() const { return m_plot; }
+
+    /// Colours the map by cluster, gain or traffic (also chosen in the header's combo box).
+    void setColourMode(ColourMode mode);
+    ColourMode colourMode() const { return m_colourMode; }
+    /// The colour of `cluster`'s points in the current mode, and its band: the index of the
+    /// point graph ("colourPointsN") that draws them; on the gain and traffic scales the bands
+    /// run from low to high and noValueBand() holds clusters without a value.
+    QColor clusterColourShown(int cluster) const { return clusterColour(cluster); }
+    int colourBand(int cluster) const;
+    static int noValueBand();
+    /// The scale's key; hidden while colouring by cluster.
+    ColourLegend* legend() const { return m_legend; }
 
     /// The chunk nearest to `pos` (plot widget pixels) within `radius` pixels: its index in the
     /// run's placements, or -1.
@@ -203,6 +250,12 @@ private:
     int labelAt(const QPoint& pos) const;
     QString chunkText(qint64 chunkId);
     QColor clusterColour(int cluster) const;
+    /// The colour of a band (a point graph) in the current mode.
+    QColor bandColour(int band) const;
+    /// Bands of the current mode, by cluster id, and their point containers.
+    const std::vector<int>& bands() const;
+    void applyColourMode();
+    void updateLegend();
 
     Workspace* m_workspace = nullptr;
     QString m_directory;
@@ -256,6 +309,9 @@ private:
     QLabel* m_matchLabel = nullptr;
     QLabel* m_summary = nullptr;
     QToolButton* m_fit = nullptr;
+    QComboBox* m_colourCombo = nullptr;
+    ColourLegend* m_legend = nullptr;
+    ColourMode m_colourMode = ColourMode::Cluster;
 
     QCustomPlot* m_plot = nullptr;
     QCPColorMap* m_density = nullptr;

@@ -80,7 +80,8 @@ void JobTableModel::setClusters(qint64 runId, std::vector<ClusterInfo> clusters)
         for (size_t i = 0; i < cluster.keywords.size() && i < size_t(kShownKeywords); ++i)
             words << QString::fromStdString(cluster.keywords[i]);
         m_rowOfCluster.insert(cluster.cluster, int(m_rows.size()));
-        m_rows.push_back({std::move(cluster), words.join(QStringLiteral(", ")), std::nullopt});
+        m_rows.push_back(
+            {std::move(cluster), words.join(QStringLiteral(", ")), std::nullopt, std::nullopt});
     }
     endResetModel();
 }
@@ -112,6 +113,29 @@ int JobTableModel::updateJobs(const std::vector<TrainingJob>& jobs)
         }
     }
 
+    int changedRows = announce(changed, 0, ColumnCount - 1);
+
+    if (!strays.empty()) {
+        const int first = int(m_rows.size());
+        beginInsertRows({}, first, first + int(strays.size()) - 1);
+        for (const TrainingJob* job : strays) {
+            ClusterInfo cluster;
+            cluster.cluster = job->cluster;
+            m_rowOfCluster.insert(job->cluster, int(m_rows.size()));
+            m_rows.push_back({cluster, QString(), *job, std::nullopt});
+        }
+        endInsertRows();
+        changedRows += int(strays.size());
+    }
+
+    m_jobCount = 0;
+    for (const Row& row : m_rows)
+        m_jobCount += row.job ? 1 : 0;
+    return changedRows;
+}
+
+int JobTableModel::announce(const std::vector<char>& changed, int first, int last)
+{
     int changedRows = 0;
     // One dataChanged per run of adjacent changed rows: a poll that changes the few running
     // jobs of 5,000 costs a few small repaints, not a reset.
@@ -124,27 +148,35 @@ int JobTableModel::updateJobs(const std::vector<TrainingJob>& jobs)
         while (end + 1 < changed.size() && changed[end + 1])
             ++end;
         changedRows += int(end - r + 1);
-        emit dataChanged(index(int(r), 0), index(int(end), ColumnCount - 1));
+        emit dataChanged(index(int(r), first), index(int(end), last));
         r = end + 1;
     }
-
-    if (!strays.empty()) {
-        const int first = int(m_rows.size());
-        beginInsertRows({}, first, first + int(strays.size()) - 1);
-        for (const TrainingJob* job : strays) {
-            ClusterInfo cluster;
-            cluster.cluster = job->cluster;
-            m_rowOfCluster.insert(job->cluster, int(m_rows.size()));
-            m_rows.push_back({cluster, QString(), *job});
-        }
-        endInsertRows();
-        changedRows += int(strays.size());
-    }
-
-    m_jobCount = 0;
-    for (const Row& row : m_rows)
-        m_jobCount += row.job ? 1 : 0;
     return changedRows;
+}
+
+int JobTableModel::updateHealth(const std::vector<ExpertHealth>& health)
+{
+    std::vector<char> changed(m_rows.size(), 0);
+    for (const ExpertHealth& h : health) {
+        const int r = rowOfCluster(h.cluster);
+        if (r < 0)
+            continue;
+        std::optional<ExpertHealth>& old = m_rows[size_t(r)].health;
+        if (!old || !same(old->gain, h.gain) || old->chatQuestions != h.chatQuestions
+            || old->apiQuestions != h.apiQuestions || !same(old->meanDistance, h.meanDistance)) {
+            old = h;
+            changed[size_t(r)] = 1;
+        }
+    }
+    return announce(changed, GainColumn, DistanceColumn);
+}
+
+QString JobTableModel::gainText(double gain)
+{
+    if (!known(gain))
+        return {};
+    return tr("%1%2 %").arg(gain < 0 ? QStringLiteral("−") : QStringLiteral("+"),
+                            number(std::abs(gain) * 100, 1));
 }
 
 int JobTableModel::rowCount(const QModelIndex& parent) const
@@ -243,18 +275,7 @@ QVariant JobTableModel::displayData(const Row& row, int column) const
     case HeldOutColumn:
         return job && known(job->heldOutLoss) ? number(job->heldOutLoss, 3) : QString();
     case BasePplColumn: return job ? perplexityText(job->basePerplexity) : QString();
-    case ExpertPplColumn: {
-        if (!job || !known(job->expertPerplexity))
-            return {};
-        QString text = perplexityText(job->expertPerplexity);
-        if (known(job->basePerplexity) && job->basePerplexity > 0) {
-            const double change = (job->expertPerplexity / job->basePerplexity - 1) * 100;
-            text += tr(" %1%2 %")
-                        .arg(change < 0 ? QStringLiteral("−") : QStringLiteral("+"),
-                             number(std::abs(change), 0));
-        }
-        return text;
-    }
+    case ExpertPplColumn: return job ? perplexityText(job->expertPerplexity) : QString();
     case SpeedColumn:
         return job && known(job->tokensPerSecond) && job->tokensPerSecond > 0
                    ? QLocale().toString(qint64(std::llround(job->tokensPerSecond)))
@@ -264,6 +285,13 @@ QVariant JobTableModel::displayData(const Row& row, int column) const
         return job && job->attempts > 0 ? tr("%1 of %2").arg(job->attempts).arg(job->maxAttempts)
                                         : QString();
     case ErrorColumn: return job ? firstLine(job->error) : QString();
+    case GainColumn: return row.health ? gainText(row.health->gain) : QString();
+    case QuestionsColumn:
+        return row.health ? QLocale().toString(qint64(row.health->questions())) : QString();
+    case DistanceColumn:
+        return row.health && known(row.health->meanDistance)
+                   ? number(row.health->meanDistance, 3)
+                   : QString();
     }
     return {};
 }
@@ -289,6 +317,9 @@ QVariant JobTableModel::sortData(const Row& row, int column) const
     }
     case AttemptsColumn: return job ? job->attempts : -1;
     case ErrorColumn: return job ? QString::fromStdString(job->error) : QString();
+    case GainColumn: return value(row.health ? row.health->gain : NAN);
+    case QuestionsColumn: return row.health ? qint64(row.health->questions()) : qint64(-1);
+    case DistanceColumn: return value(row.health ? row.health->meanDistance : NAN);
     }
     return {};
 }
@@ -340,13 +371,26 @@ QString JobTableModel::tooltip(const Row& row, int column) const
         return tr("Perplexity of the base model alone on the cluster's held-out chunks");
     case ExpertPplColumn:
         return tr("Perplexity of the base with this expert on the cluster's held-out chunks; "
-                  "lower is better, the change is against the base");
+                  "lower is better; the Gain column compares it with the base");
     case SpeedColumn: return tr("Training tokens per second");
     case EtaColumn: return tr("Time left at the current speed");
     case AttemptsColumn:
         return tr("Starts so far (a resumed job counts again) and the limit before the job is "
                   "failed");
     case ErrorColumn: return job ? QString::fromStdString(job->error) : QString();
+    case GainColumn:
+        return tr("Share of the base's held-out perplexity the expert removes (1 − expert / "
+                  "base); at or below zero the expert does not help its cluster");
+    case QuestionsColumn:
+        if (!row.health)
+            return {};
+        return tr("Questions the router sent to this cluster: %L1 from chat, %L2 through the "
+                  "API")
+            .arg(qint64(row.health->chatQuestions))
+            .arg(qint64(row.health->apiQuestions));
+    case DistanceColumn:
+        return tr("Mean distance of those questions to the cluster's centre (embedding space); "
+                  "far questions fit the expert less well");
     }
     return {};
 }
@@ -377,6 +421,10 @@ QVariant JobTableModel::data(const QModelIndex& index, int role) const
         }
         if (column == ErrorColumn)
             return QColor(0xcf, 0x22, 0x2e);
+        if (column == GainColumn && row.health && known(row.health->gain))
+            return row.health->gain > 0 ? QColor(0x1a, 0x7f, 0x37) : QColor(0xcf, 0x22, 0x2e);
+        if (column == QuestionsColumn && row.health && row.health->questions() == 0)
+            return QColor(0x8a, 0x8a, 0x8a);
         return {};
     case JobIdRole: return row.job ? qint64(row.job->id) : qint64(0);
     case ClusterRole: return row.cluster.cluster;
@@ -408,6 +456,9 @@ QVariant JobTableModel::headerData(int section, Qt::Orientation orientation, int
         case EtaColumn: return tr("ETA");
         case AttemptsColumn: return tr("Attempts");
         case ErrorColumn: return tr("Error");
+        case GainColumn: return tr("Gain");
+        case QuestionsColumn: return tr("Questions");
+        case DistanceColumn: return tr("Distance");
         }
     } else if (role == Qt::ToolTipRole) {
         switch (section) {
@@ -423,6 +474,12 @@ QVariant JobTableModel::headerData(int section, Qt::Orientation orientation, int
         case EtaColumn: return tr("Time left at the current speed");
         case AttemptsColumn: return tr("Starts so far and the limit before the job fails");
         case ErrorColumn: return tr("Why the job failed; hover for the whole message");
+        case GainColumn:
+            return tr("Share of the base's held-out perplexity the expert removes");
+        case QuestionsColumn:
+            return tr("Recorded questions (chat and API) the router sent to the cluster");
+        case DistanceColumn:
+            return tr("Mean distance of the routed questions to the cluster's centre");
         }
     } else if (role == Qt::TextAlignmentRole) {
         const bool left = section == ExpertColumn || section == StateColumn

@@ -2,6 +2,7 @@
 // The experts of a clustering run as a table: one row per cluster, with the newest training job
 // of that cluster (if any), and the delegates that draw its state badge and progress bar.
 #include "moin/clustering.h"
+#include "moin/experthealth.h"
 #include "moin/training.h"
 
 #include <QAbstractTableModel>
@@ -21,6 +22,9 @@ public:
     enum Column {
         ExpertColumn, ChunksColumn, StateColumn, ProgressColumn, LossColumn, HeldOutColumn,
         BasePplColumn, ExpertPplColumn, SpeedColumn, EtaColumn, AttemptsColumn, ErrorColumn,
+        // Expert health (expertHealth); last so that hidden-column settings saved by number
+        // keep their meaning, and shown after ExpertPplColumn by the view.
+        GainColumn, QuestionsColumn, DistanceColumn,
         ColumnCount
     };
     /// qint64 job id of the row's newest job, 0 if the cluster has none (any column).
@@ -43,6 +47,8 @@ public:
         ClusterInfo cluster;
         QString keywords; ///< top keywords, joined for display
         std::optional<TrainingJob> job;
+        /// The cluster's expert health, once read.
+        std::optional<ExpertHealth> health;
     };
 
     explicit JobTableModel(QObject* parent = nullptr);
@@ -56,6 +62,10 @@ public:
     /// ranges; clusters without a job in `jobs` lose theirs. Jobs of clusters the run does not
     /// list get rows of their own, appended. Returns the number of rows that changed.
     int updateJobs(const std::vector<TrainingJob>& jobs);
+    /// Takes the expert health of the run's clusters (expertHealth): gain, questions and mean
+    /// distance. Changed rows are announced with dataChanged over those columns; clusters not
+    /// in `health` keep what they had. Returns the number of rows that changed.
+    int updateHealth(const std::vector<ExpertHealth>& health);
 
     qint64 runId() const { return m_runId; }
     const Row& row(int row) const { return m_rows[size_t(row)]; }
@@ -74,12 +84,17 @@ public:
     /// "Pausing…" / "Cancelling…" for a running job with a pending request.
     static QString stateText(const std::optional<TrainingJob>& job);
     static QColor stateColor(const std::optional<TrainingJob>& job);
+    /// "+12.5 %" / "−3.0 %" (empty for NaN): an expert's gain as a percentage.
+    static QString gainText(double gain);
     /// Seconds until a running job is done, from its speed; negative when unknown.
     static double etaSeconds(const TrainingJob& job);
     /// "45 s", "3 min 05 s", "2 h 10 min".
     static QString formatDuration(double seconds);
 
 private:
+    /// Emits dataChanged over `first`..`last` columns for each run of adjacent changed rows;
+    /// returns the rows changed.
+    int announce(const std::vector<char>& changed, int first, int last);
     QVariant displayData(const Row& row, int column) const;
     QVariant sortData(const Row& row, int column) const;
     QString tooltip(const Row& row, int column) const;

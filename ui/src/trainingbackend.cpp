@@ -1,5 +1,6 @@
 #include "trainingbackend.h"
 
+#include "moin/database.h"
 #include "moin/error.h"
 
 #include <QCoreApplication>
@@ -16,6 +17,7 @@ void TrainingStore::setDirectory(const QString& directory)
         m_workspace.reset();
     m_directory = directory;
     m_loadedRun = -1;
+    m_healthKey.clear();
 }
 
 Workspace* TrainingStore::workspace()
@@ -46,6 +48,21 @@ void TrainingStore::poll(const std::vector<MetricsRequest>& metrics)
         TrainingQueue queue(*ws);
         if (snapshot.runId > 0)
             snapshot.jobs = queue.latestPerCluster(snapshot.runId);
+        std::string healthKey;
+        if (snapshot.runId > 0) {
+            // Health changes when a job ends (its perplexities) or a question is recorded.
+            Statement messages = ws->database().prepare(
+                "SELECT COALESCE(MAX(id), 0), COUNT(*) FROM messages");
+            messages.step();
+            healthKey = std::to_string(snapshot.runId) + "|" + messages.columnText(0) + "|"
+                        + messages.columnText(1);
+            for (const TrainingJob& job : snapshot.jobs)
+                healthKey += "|" + std::to_string(job.id) + toString(job.state);
+            if (healthKey != m_healthKey || snapshot.clustersLoaded) {
+                snapshot.health = expertHealth(*ws, snapshot.runId).experts;
+                snapshot.healthLoaded = true;
+            }
+        }
         snapshot.totals = queue.totals();
         snapshot.metrics.reserve(metrics.size());
         for (const MetricsRequest& request : metrics)
@@ -53,6 +70,7 @@ void TrainingStore::poll(const std::vector<MetricsRequest>& metrics)
                                           queue.metrics(request.jobId, request.afterStep));
         // Only now: a poll that failed half-way loads the clusters again next time.
         m_loadedRun = snapshot.runId;
+        m_healthKey = healthKey;
     } catch (const std::exception& e) {
         snapshot = TrainingSnapshot{};
         snapshot.directory = m_directory;

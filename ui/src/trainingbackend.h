@@ -5,6 +5,7 @@
 #include "moin/cancel.h"
 #include "moin/clustering.h"
 #include "moin/coordinator.h"
+#include "moin/experthealth.h"
 #include "moin/training.h"
 #include "moin/workspace.h"
 
@@ -30,6 +31,10 @@ struct TrainingSnapshot {
     std::vector<ClusterInfo> clusters;
     /// The newest job of each cluster of the run.
     std::vector<TrainingJob> jobs;
+    /// True when `health` holds the run's expert health (read again only when the run, a
+    /// job's state or the recorded messages changed); else it is empty.
+    bool healthLoaded = false;
+    std::vector<ExpertHealth> health;
     /// Counts over the whole workspace queue.
     QueueTotals totals;
     /// New metric points of the jobs asked for: (job id, points after the step asked for).
@@ -78,6 +83,7 @@ private:
     QString m_directory;
     std::optional<Workspace> m_workspace;
     qint64 m_loadedRun = -1; // run whose clusters the view has
+    std::string m_healthKey; // what the view's expert health was read from
 };
 
 /// Runs runTrainingQueue on its own thread with its own connection; updates go to the UI as

@@ -463,7 +463,20 @@ QWidget* TrainingView::buildContent()
     fit(JobTableModel::LossColumn, QStringLiteral("0.000"), 14);
     fit(JobTableModel::HeldOutColumn, QStringLiteral("0.000"), 14);
     fit(JobTableModel::BasePplColumn, QStringLiteral("000.0"), 14);
-    fit(JobTableModel::ExpertPplColumn, QStringLiteral("000.0 −00 %"), 14);
+    fit(JobTableModel::ExpertPplColumn, QStringLiteral("000.0"), 14);
+    fit(JobTableModel::GainColumn, QStringLiteral("−00.0 %"), 14);
+    fit(JobTableModel::QuestionsColumn, QStringLiteral("00,000"), 14);
+    fit(JobTableModel::DistanceColumn, QStringLiteral("0.000"), 14);
+    // The health columns come last in the model (saved hidden columns keep their numbers) but
+    // sit beside the perplexities they summarise.
+    for (int column : {JobTableModel::GainColumn, JobTableModel::QuestionsColumn,
+                       JobTableModel::DistanceColumn}) {
+        header->moveSection(header->visualIndex(column),
+                            header->visualIndex(column - 1 == JobTableModel::ErrorColumn
+                                                    ? int(JobTableModel::ExpertPplColumn)
+                                                    : column - 1)
+                                + 1);
+    }
     fit(JobTableModel::SpeedColumn, QStringLiteral("00,000"), 14);
     fit(JobTableModel::EtaColumn, QStringLiteral("00 min 00 s"), 14);
     fit(JobTableModel::AttemptsColumn, QStringLiteral("0 of 0"), 14);
@@ -641,6 +654,8 @@ void TrainingView::onPolled(const TrainingSnapshot& snapshot)
         m_curves->setCurves({});
     }
     m_model->updateJobs(snapshot.jobs);
+    if (snapshot.healthLoaded)
+        m_model->updateHealth(snapshot.health);
 
     // A curve without points asked for all of them; the others for the steps after their last.
     for (const auto& [jobId, points] : snapshot.metrics)

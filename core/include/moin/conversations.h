@@ -41,6 +41,9 @@ struct ChatMessage {
     /// the runner-ups as JSON [{"expert": 3, "distance": 0.41}, ...].
     double distance = 0;
     std::string candidatesJson = "[]";
+    /// Assistant messages: the clustering run whose router made that decision. 0 when adding
+    /// means the workspace's active run at that moment; read back, 0 means not recorded.
+    int64_t runId = 0;
     int promptTokens = 0;
     int completionTokens = 0;
     double latencySeconds = 0;
