@@ -74,7 +74,8 @@ std::pair<double, int64_t> referenceNll(moin::LanguageModel& model,
                 model.loadAdapter(m.adapter);
             const std::vector<float> logits = model.logits(window);
             for (size_t t = 0; t + 1 < length; ++t) {
-                const std::vector<double> lp = logSoftmax(logits.data() + t * size_t(vocab), vocab);
+                const std::vector<double> lp =
+                    logSoftmax(logits.data() + t * size_t(vocab), vocab);
                 probability[t] += m.weight * std::exp(lp[size_t(window[t + 1])]);
             }
         }
@@ -367,7 +368,8 @@ void TestRouting::mixtureOfOneIsTheExpertsOwnAnswer()
 void TestRouting::mixtureMatchesStepwiseReference()
 {
     moin::LanguageModel model = moin::LanguageModel::load(m_base.toStdString());
-    const std::vector<Member> members = {{m_adapters.at(0), 0.6}, {"", 0.1}, {m_adapters.at(1), 0.3}};
+    const std::vector<Member> members = {
+        {m_adapters.at(0), 0.6}, {"", 0.1}, {m_adapters.at(1), 0.3}};
     std::vector<moin::MixtureMember> mixture;
     for (const Member& m : members)
         mixture.push_back({m.adapter, m.weight * 2}); // renormalised by generateMixture
@@ -489,7 +491,10 @@ void TestRouting::routedEvaluationMatchesReference()
         const double base = std::exp(baseNll / double(baseTokens));
         const double routed = std::exp(routedNll / double(routedTokens));
         QVERIFY2(std::abs(r.basePerplexity / base - 1) < 1e-4,
-                 qPrintable(QString("%1 base: %2 vs %3").arg(c.name).arg(r.basePerplexity).arg(base)));
+                 qPrintable(QString("%1 base: %2 vs %3")
+                                .arg(c.name)
+                                .arg(r.basePerplexity)
+                                .arg(base)));
         QVERIFY2(std::abs(r.routedPerplexity / routed - 1) < 1e-4,
                  qPrintable(QString("%1 k %2 routed: %3 vs %4")
                                 .arg(c.name)

@@ -97,7 +97,8 @@ std::string toString(RoutingMode mode) { return mode == RoutingMode::Mix ? "mix"
 void RoutingPolicy::validate(int experts) const
 {
     if (mode != RoutingMode::Top1 && mode != RoutingMode::Mix)
-        throw Error("unknown routing mode " + std::to_string(int(mode)) + "; expected top1 or mix");
+        throw Error("unknown routing mode " + std::to_string(int(mode))
+                    + "; expected top1 or mix");
     if (k < 1)
         throw Error("routing k (experts mixed) must be 1 or more; got " + std::to_string(k));
     if (experts >= 1 && mode == RoutingMode::Mix && k > experts) {
@@ -155,7 +156,8 @@ RoutingPolicy workspaceRoutingPolicy(Workspace& workspace)
     }
     const double k = storedNumber(workspace, "routing.k", policy.k);
     if (k != std::floor(k) || !(std::abs(k) < 1e6))
-        throw Error("workspace setting routing.k is " + numberText(k) + "; expected a whole number");
+        throw Error("workspace setting routing.k is " + numberText(k)
+                    + "; expected a whole number");
     policy.k = int(k);
     policy.temperature = storedNumber(workspace, "routing.temperature", policy.temperature);
     policy.fallbackDistance =
