@@ -697,8 +697,25 @@ void addRoute(CLI::App& app)
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();
     routing.add(cmd, "--mode", "--top-k,--mix-k", "--temperature,--mix-temperature");
+    static bool saveDefault = false;
+    cmd->add_flag("--save-default", saveDefault,
+                  "Store the routing options given (the rest as they are) as the workspace's "
+                  "default, used when a command does not name them; a query is then optional");
     cmd->add_flag("--json", asJson, "One JSON line per query");
     cmd->callback([] {
+        if (saveDefault) {
+            moin::Workspace workspace = moin::Workspace::open(dir);
+            const moin::RoutingPolicy policy = routing.policyFor(workspace);
+            if (const int64_t run = moin::activeClusterRun(workspace))
+                policy.validate(int(moin::readRunCentroids(workspace, run).rows));
+            moin::setWorkspaceRoutingPolicy(workspace, policy);
+            std::fprintf(stderr, "routing default of %s: %s, k %d, temperature %g, fallback "
+                                 "distance %g\n",
+                         dir.c_str(), moin::toString(policy.mode).c_str(), policy.k,
+                         policy.temperature, policy.fallbackDistance);
+            if (text.empty() && file.empty())
+                return;
+        }
         std::vector<std::string> queries;
         if (!file.empty()) {
             std::ifstream in(file);

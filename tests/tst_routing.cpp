@@ -543,6 +543,31 @@ void TestRouting::cliRoutesWithModes()
     QCOMPARE(line["fallback"].toBool(), true);
     QCOMPARE(line["experts"].toArray().size(), 0);
 
+    // Stored defaults apply when the command names none; a bad one is refused, nothing stored.
+    QProcess save;
+    save.start(MOIN_CLI_PATH, {"route", m_dir, "--save-default", "--mode", "mix", "--top-k", "3",
+                               "--temperature", "0.25"});
+    QVERIFY(save.waitForFinished(60000));
+    QVERIFY2(save.exitCode() == 0, save.readAllStandardError().constData());
+    QProcess refused;
+    refused.start(MOIN_CLI_PATH, {"route", m_dir, "--save-default", "--top-k", "7"});
+    QVERIFY(refused.waitForFinished(60000));
+    QCOMPARE(refused.exitCode(), 1);
+    QVERIFY(refused.readAllStandardError().contains("routing k is 7 but the run has 3 experts"));
+    QProcess byDefault;
+    byDefault.start(MOIN_CLI_PATH, {"route", m_dir, "--json", "compiler parser"});
+    QVERIFY(byDefault.waitForFinished(60000));
+    line = lastJsonLine(byDefault.readAllStandardOutput());
+    QCOMPARE(line["mode"].toString(), QString("mix"));
+    QCOMPARE(line["experts"].toArray().size(), 3);
+    {
+        moin::Workspace ws = moin::Workspace::open(m_dir.toStdString());
+        const moin::RoutingPolicy stored = moin::workspaceRoutingPolicy(ws);
+        QCOMPARE(stored.k, 3);
+        QCOMPARE(stored.temperature, 0.25);
+        moin::setWorkspaceRoutingPolicy(ws, moin::RoutingPolicy{}); // back to the built-in
+    }
+
     // Bad values: exit 1 and the field named.
     const QList<QStringList> bad = {
         {"--mode", "mix", "--top-k", "0"},

@@ -39,6 +39,26 @@ std::vector<std::string> heldOutTexts(Workspace& workspace, int64_t runId, int c
     return texts;
 }
 
+// `runId`, or the active run when 0; throws when the workspace has none.
+int64_t evaluatedRun(Workspace& workspace, int64_t runId)
+{
+    runId = runId ? runId : activeClusterRun(workspace);
+    if (runId == 0)
+        throw Error("the workspace has no clustering run; run `moin cluster` first");
+    return runId;
+}
+
+// The run's trained experts; throws when there is none yet.
+std::vector<ExpertInfo> trainedExperts(TrainingQueue& queue, int64_t runId)
+{
+    std::vector<ExpertInfo> experts = queue.experts(runId);
+    if (experts.empty()) {
+        throw Error("run " + std::to_string(runId)
+                    + " has no trained expert yet; run `moin train` first");
+    }
+    return experts;
+}
+
 std::vector<int32_t> withBos(const LanguageModel& model, const std::string& text)
 {
     std::vector<int32_t> tokens = model.tokenizer().encode(text);
@@ -241,15 +261,9 @@ std::vector<ExpertEvaluation> evaluateExperts(Workspace& workspace,
                                               const std::function<void(int, int)>& onProgress,
                                               const CancelToken* cancel)
 {
-    const int64_t runId = options.runId ? options.runId : activeClusterRun(workspace);
-    if (runId == 0)
-        throw Error("the workspace has no clustering run; run `moin cluster` first");
+    const int64_t runId = evaluatedRun(workspace, options.runId);
     TrainingQueue queue(workspace);
-    std::vector<ExpertInfo> experts = queue.experts(runId);
-    if (experts.empty()) {
-        throw Error("run " + std::to_string(runId)
-                    + " has no trained expert yet; run `moin train` first");
-    }
+    std::vector<ExpertInfo> experts = trainedExperts(queue, runId);
     std::map<int, TrainingSpec> specOf;
     for (const ExpertInfo& expert : experts)
         specOf[expert.cluster] = queue.job(expert.jobId).spec;
@@ -331,15 +345,9 @@ RoutedEvaluation evaluateRouting(Workspace& workspace, const RoutedEvaluationOpt
                                  const std::function<void(int, int)>& onProgress,
                                  const CancelToken* cancel)
 {
-    const int64_t runId = options.runId ? options.runId : activeClusterRun(workspace);
-    if (runId == 0)
-        throw Error("the workspace has no clustering run; run `moin cluster` first");
+    const int64_t runId = evaluatedRun(workspace, options.runId);
     TrainingQueue queue(workspace);
-    const std::vector<ExpertInfo> experts = queue.experts(runId);
-    if (experts.empty()) {
-        throw Error("run " + std::to_string(runId)
-                    + " has no trained expert yet; run `moin train` first");
-    }
+    const std::vector<ExpertInfo> experts = trainedExperts(queue, runId);
     const TrainingSpec firstSpec = queue.job(experts.front().jobId).spec;
     LanguageModel model =
         LanguageModel::load(firstSpec.baseModel, {options.device, "auto", true});
