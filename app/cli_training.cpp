@@ -612,8 +612,19 @@ void addEval(CLI::App& app)
                     "fp32, bf16 mixed precision, or auto: bf16 where the hardware runs it fast")
         ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
         ->capture_default_str();
+    static std::string routingName;
+    static RoutingOptions routing;
+    cmd->add_option("--routing", routingName,
+                    "Also score the routed answer on every trained expert's held-out chunks, "
+                    "each routed by its own text: top1, mix, or oracle (each chunk's own "
+                    "expert)")
+        ->check(CLI::IsMember({"top1", "mix", "oracle"}));
+    routing.add(cmd, "", "--top-k,--mix-k",
+                "--temperature,--mix-temperature");
     cmd->callback([] {
         if (matrix) {
+            if (!routingName.empty())
+                throw moin::Error("--matrix and --routing are separate evaluations; give one");
             if (options.control || !experts.empty()) {
                 throw moin::Error("--matrix scores every expert on every cluster; it does not "
                                   "take --control or --experts");
@@ -631,6 +642,17 @@ void addEval(CLI::App& app)
         for (int64_t id : parseIdList(experts, "--experts"))
             options.experts.push_back(int(id));
         moin::Workspace workspace = moin::Workspace::open(dir);
+        // The routing is checked before the per-expert rows take their time.
+        moin::RoutedEvaluationOptions routed;
+        routed.runId = options.runId;
+        routed.maxChunks = options.maxChunks;
+        routed.device = options.device;
+        routed.precision = options.precision;
+        routed.oracle = routingName == "oracle";
+        routed.policy = routing.policyFor(workspace);
+        if (!routingName.empty() && !routed.oracle)
+            routed.policy.mode = moin::parseRoutingMode(routingName);
+        routed.policy.validate(0);
         installInterruptHandler();
         ProgressBar bar("evaluating");
         const auto results = moin::evaluateExperts(
@@ -677,6 +699,34 @@ void addEval(CLI::App& app)
                              100 * sumControl / controls);
             std::fprintf(stderr, "\n");
         }
+        if (routingName.empty() || g_interrupt.isCancelled())
+            return;
+        ProgressBar routedBar("routed evaluation");
+        const moin::RoutedEvaluation r = moin::evaluateRouting(
+            workspace, routed,
+            [&](int done, int total) { routedBar.update(done, total, "per mille"); },
+            &g_interrupt);
+        routedBar.finish();
+        const json line = {{"routing", r.routing},
+                           {"k", r.k},
+                           {"temperature", r.temperature},
+                           {"chunks", r.chunks},
+                           {"tokens", r.tokens},
+                           {"fallback_chunks", r.fallbackChunks},
+                           {"routed_to_own_cluster", r.routedToOwnCluster},
+                           {"untrained_routes", r.untrainedRoutes},
+                           {"base_perplexity", numberOrNull(r.basePerplexity)},
+                           {"routed_perplexity", numberOrNull(r.routedPerplexity)}};
+        if (asJson) {
+            std::cout << line.dump() << "\n";
+            return;
+        }
+        std::printf("routed (%s, k %d): base %8.2f -> routed %8.2f (%+.1f%%) on %lld chunks, "
+                    "%lld tokens; %lld routed to their own cluster, %lld to the base\n",
+                    r.routing.c_str(), r.k, r.basePerplexity, r.routedPerplexity,
+                    -100 * (1 - r.routedPerplexity / r.basePerplexity), (long long)r.chunks,
+                    (long long)r.tokens, (long long)r.routedToOwnCluster,
+                    (long long)r.fallbackChunks);
     });
 }
 

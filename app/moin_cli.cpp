@@ -8,22 +8,26 @@
 #include "moin/corpus.h"
 #include "moin/device.h"
 #include "moin/error.h"
+#include "moin/mixture.h"
 #include "moin/model.h"
 #include "moin/pretrain.h"
 #include "moin/precision.h"
 #include "moin/router.h"
 #include "moin/tokenizer.h"
+#include "moin/training.h"
 #include "moin/version.h"
 #include "moin/workspace.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 namespace {
@@ -171,18 +175,98 @@ void addComputeOptions(CLI::App* cmd, ComputeOptions& options)
 
 void applyCompute(const ComputeOptions& options) { moin::setComputeThreads(options.threads); }
 
+// A routing decision in words: "expert 2 (distance 0.41, weight 0.73) + expert 0 (...)", or
+// the base model when it falls back; then the runners-up.
+std::string describeDecision(const moin::RouteDecision& d, const moin::RoutingPolicy& policy)
+{
+    std::ostringstream out;
+    if (d.fallback) {
+        out << "base model (nearest expert " << d.expert << " at distance " << d.distance
+            << " is beyond the fallback distance " << policy.fallbackDistance << ")";
+        return out.str();
+    }
+    for (size_t j = 0; j < d.experts.size(); ++j) {
+        out << (j ? " + " : "") << "expert " << d.experts[j].expert << " (distance "
+            << d.experts[j].distance;
+        if (d.experts.size() > 1)
+            out << ", weight " << d.experts[j].weight;
+        out << ")";
+    }
+    bool first = true;
+    for (const auto& c : d.candidates) {
+        const bool used = std::any_of(d.experts.begin(), d.experts.end(),
+                                      [&](const auto& e) { return e.expert == c.expert; });
+        if (used)
+            continue;
+        out << (first ? "; then " : ", ") << c.expert << " (" << c.distance << ")";
+        first = false;
+    }
+    return out.str();
+}
+
+// `moin generate DIR --routing top1|mix PROMPT`: the prompt routed by the policy and answered by
+// its expert, its mixture of experts, or the base; the decision on stderr.
+void generateRouted(const std::string& dir, const std::string& prompt,
+                    const moin::RoutingPolicy& policy, const moin::GenerationOptions& options,
+                    const std::string& device)
+{
+    moin::Workspace workspace = moin::Workspace::open(dir);
+    moin::ModelLoadOptions load;
+    load.device = device;
+    const moin::LanguageModel model =
+        moin::LanguageModel::load(workspace.baseModelDirectory(), load);
+    const moin::Router router = moin::Router::open(workspace, 0, &model);
+    const moin::RouteDecision decision = router.route({prompt}, policy).at(0);
+    std::map<int, std::string> adapterOf;
+    for (const moin::ExpertInfo& e : moin::TrainingQueue(workspace).experts(router.runId()))
+        adapterOf[e.cluster] = e.adapterPath;
+    const std::vector<moin::MixtureMember> members = moin::mixtureOf(decision, adapterOf);
+    std::vector<int32_t> tokens = {model.config().bosTokenId};
+    const std::vector<int32_t> body = model.tokenizer().encode(prompt);
+    tokens.insert(tokens.end(), body.begin(), body.end());
+    installInterruptHandler();
+    std::cout << prompt << std::flush;
+    // Decoding the new tokens alone drops the space a word-initial first token carries.
+    bool first = true;
+    const moin::GenerationResult result = moin::generateMixture(
+        model, members, tokens, options,
+        [&](const std::string& delta, int32_t token) {
+            if (first && token >= 0) {
+                first = false;
+                if (model.tokenizer().idToPiece(token).rfind("\xE2\x96\x81", 0) == 0
+                    && (delta.empty() || delta[0] != ' '))
+                    std::cout << ' ';
+            }
+            std::cout << delta << std::flush;
+            return true;
+        },
+        &g_interrupt);
+    std::cout << "\n";
+    const double rate =
+        result.decodeSeconds > 0 ? double(result.tokens.size()) / result.decodeSeconds : 0;
+    std::fprintf(stderr,
+                 "[%s: %s]\n[%zu tokens (%s), %.1f tokens/s; prompt %d tokens in %.0f ms; "
+                 "%zu rows; %s]\n",
+                 moin::toString(policy.mode).c_str(), describeDecision(decision, policy).c_str(),
+                 result.tokens.size(), result.stopReason.c_str(), rate, result.promptTokens,
+                 result.prefillSeconds * 1000, members.size(), model.device().c_str());
+}
+
 void addGenerate(CLI::App& app)
 {
     auto* cmd = app.add_subcommand(
         "generate", "Generate text with a model (and an adapter), or with a workspace's experts:\n"
                     "  moin generate --model FOLDER [--adapter A] PROMPT\n"
-                    "  moin generate DIR [--expert auto|base|ID] PROMPT");
+                    "  moin generate DIR [--expert auto|base|ID] PROMPT\n"
+                    "  moin generate DIR --routing top1|mix [--mix-k K] [--mix-temperature T] "
+                    "PROMPT");
     static std::string model;
     static std::string adapter;
     static std::string expert = "auto";
     static std::vector<std::string> words;
     static moin::GenerationOptions options;
     static ComputeOptions compute;
+    static RoutingOptions routing;
     cmd->add_option("--model", model, "Hugging Face model folder");
     cmd->add_option("--adapter", adapter, "PEFT LoRA adapter folder");
     auto* expertOption =
@@ -202,10 +286,17 @@ void addGenerate(CLI::App& app)
     cmd->add_option("--repetition-penalty", options.repetitionPenalty, "1 disables")
         ->capture_default_str();
     cmd->add_option("--seed", options.seed, "Sampler seed")->capture_default_str();
+    // --top-k and --temperature are the sampler's here; the routing's are --mix-k and
+    // --mix-temperature (as `moin serve` names them).
+    routing.add(cmd, "--routing", "--mix-k", "--mix-temperature");
     addComputeOptions(cmd, compute);
-    cmd->callback([expertOption] {
+    cmd->callback([expertOption, cmd] {
         options.validate();
         applyCompute(compute);
+        const bool routed = cmd->count("--routing") + cmd->count("--mix-k")
+                                + cmd->count("--mix-temperature")
+                                + cmd->count("--fallback-distance")
+                            > 0;
         if (words.size() == 2) {
             if (!model.empty() || !adapter.empty())
                 throw moin::Error("give either --model FOLDER PROMPT or a workspace DIR PROMPT, "
@@ -213,9 +304,21 @@ void addGenerate(CLI::App& app)
             if (!moin::Workspace::exists(words[0]))
                 throw moin::Error("'" + words[0] + "' is not a workspace folder (hint: for a "
                                   "model folder use --model; quote a prompt of several words)");
+            if (routed && expertOption->count() > 0)
+                throw moin::Error("give either --expert (one expert, or the base) or --routing "
+                                  "options, not both");
+            if (routed) {
+                moin::Workspace workspace = moin::Workspace::open(words[0]);
+                const moin::RoutingPolicy policy = routing.policyFor(workspace);
+                generateRouted(words[0], words[1], policy, options, compute.device);
+                return;
+            }
             generateInWorkspace(words[0], words[1], expert, options, compute.device);
             return;
         }
+        if (routed)
+            throw moin::Error("--routing needs a workspace DIR (moin generate DIR --routing mix "
+                              "PROMPT)");
         if (model.empty())
             throw moin::Error("give --model FOLDER (a Hugging Face model) or a workspace DIR "
                               "before the PROMPT");
@@ -578,12 +681,13 @@ void addClusters(CLI::App& app)
 
 void addRoute(CLI::App& app)
 {
-    auto* cmd = app.add_subcommand("route", "Route queries to their nearest expert");
+    auto* cmd = app.add_subcommand("route", "Route queries to their expert(s) or the base model");
     static std::string dir;
     static std::string text;
     static std::string file;
     static int candidates = 3;
     static bool asJson = false;
+    static RoutingOptions routing;
     cmd->add_option("DIR", dir, "Workspace folder")->required();
     auto* textOption = cmd->add_option("TEXT", text, "The query");
     cmd->add_option("--file", file, "A file with one query per line")
@@ -592,8 +696,26 @@ void addRoute(CLI::App& app)
     cmd->add_option("--candidates", candidates, "Runner-up experts listed")
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();
+    routing.add(cmd, "--mode", "--top-k,--mix-k", "--temperature,--mix-temperature");
+    static bool saveDefault = false;
+    cmd->add_flag("--save-default", saveDefault,
+                  "Store the routing options given (the rest as they are) as the workspace's "
+                  "default, used when a command does not name them; a query is then optional");
     cmd->add_flag("--json", asJson, "One JSON line per query");
     cmd->callback([] {
+        if (saveDefault) {
+            moin::Workspace workspace = moin::Workspace::open(dir);
+            const moin::RoutingPolicy policy = routing.policyFor(workspace);
+            if (const int64_t run = moin::activeClusterRun(workspace))
+                policy.validate(int(moin::readRunCentroids(workspace, run).rows));
+            moin::setWorkspaceRoutingPolicy(workspace, policy);
+            std::fprintf(stderr, "routing default of %s: %s, k %d, temperature %g, fallback "
+                                 "distance %g\n",
+                         dir.c_str(), moin::toString(policy.mode).c_str(), policy.k,
+                         policy.temperature, policy.fallbackDistance);
+            if (text.empty() && file.empty())
+                return;
+        }
         std::vector<std::string> queries;
         if (!file.empty()) {
             std::ifstream in(file);
@@ -606,27 +728,31 @@ void addRoute(CLI::App& app)
             throw moin::Error("give a query TEXT or --file F with one query per line");
         }
         moin::Workspace workspace = moin::Workspace::open(dir);
+        const moin::RoutingPolicy policy = routing.policyFor(workspace);
         const moin::Router router = moin::Router::open(workspace);
-        const auto decisions = router.route(queries, candidates);
+        const auto decisions = router.route(queries, policy, candidates);
         for (size_t i = 0; i < decisions.size(); ++i) {
             const auto& d = decisions[i];
             if (asJson) {
                 json list = json::array();
                 for (const auto& c : d.candidates)
                     list.push_back({{"expert", c.expert}, {"distance", c.distance}});
+                json used = json::array();
+                for (const auto& e : d.experts)
+                    used.push_back(
+                        {{"expert", e.expert}, {"distance", e.distance}, {"weight", e.weight}});
                 std::cout << json{{"expert", d.expert},
                                   {"distance", d.distance},
                                   {"candidates", list},
-                                  {"run", router.runId()}}
+                                  {"run", router.runId()},
+                                  {"mode", moin::toString(policy.mode)},
+                                  {"experts", used},
+                                  {"fallback", d.fallback}}
                                  .dump()
                           << "\n";
-            } else {
-                std::cout << "expert " << d.expert << " (distance " << d.distance << ")";
-                for (size_t j = 1; j < d.candidates.size(); ++j)
-                    std::cout << (j == 1 ? "; then " : ", ") << d.candidates[j].expert << " ("
-                              << d.candidates[j].distance << ")";
-                std::cout << "\n";
+                continue;
             }
+            std::cout << describeDecision(d, policy) << "\n";
         }
     });
 }

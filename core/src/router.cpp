@@ -1,6 +1,7 @@
 #include "moin/router.h"
 
 #include "moin/clustering.h"
+#include "moin/database.h"
 #include "moin/embedding.h"
 #include "moin/error.h"
 #include "moin/model.h"
@@ -10,8 +11,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <optional>
+#include <sstream>
 #include <utility>
 
 namespace moin {
@@ -53,7 +56,132 @@ void smallest(const float* scores, int64_t k, int keep, std::pair<float, int32_t
     }
 }
 
+std::string numberText(double value)
+{
+    std::ostringstream out;
+    out.precision(17);
+    out << value;
+    return out.str();
+}
+
+// A stored setting as a number: the whole text must parse.
+double storedNumber(Workspace& workspace, const std::string& key, double fallback)
+{
+    const std::optional<std::string> text = workspace.meta(key);
+    if (!text)
+        return fallback;
+    if (*text == "off")
+        return std::numeric_limits<double>::infinity();
+    char* end = nullptr;
+    const double value = std::strtod(text->c_str(), &end);
+    if (text->empty() || end != text->c_str() + text->size()) {
+        throw Error("workspace setting " + key + " is '" + *text
+                    + "'; expected a number (hint: set it again with the routing defaults)");
+    }
+    return value;
+}
+
 } // namespace
+
+RoutingMode parseRoutingMode(const std::string& text)
+{
+    if (text == "top1")
+        return RoutingMode::Top1;
+    if (text == "mix")
+        return RoutingMode::Mix;
+    throw Error("unknown routing mode '" + text + "'; expected top1 or mix");
+}
+
+std::string toString(RoutingMode mode) { return mode == RoutingMode::Mix ? "mix" : "top1"; }
+
+void RoutingPolicy::validate(int experts) const
+{
+    if (mode != RoutingMode::Top1 && mode != RoutingMode::Mix)
+        throw Error("unknown routing mode " + std::to_string(int(mode))
+                    + "; expected top1 or mix");
+    if (k < 1)
+        throw Error("routing k (experts mixed) must be 1 or more; got " + std::to_string(k));
+    if (experts >= 1 && mode == RoutingMode::Mix && k > experts) {
+        throw Error("routing k is " + std::to_string(k) + " but the run has "
+                    + std::to_string(experts) + " experts; give k from 1 to "
+                    + std::to_string(experts));
+    }
+    if (!(temperature > 0) || !std::isfinite(temperature)) {
+        throw Error("routing temperature must be a positive number (T of softmax(-d^2/T)); got "
+                    + numberText(temperature));
+    }
+    if (std::isnan(fallbackDistance) || fallbackDistance < 0) {
+        throw Error("routing fallback distance must be 0 or more (or off); got "
+                    + numberText(fallbackDistance));
+    }
+}
+
+void applyRoutingPolicy(RouteDecision& decision, const RoutingPolicy& policy)
+{
+    const size_t wanted = size_t(policy.expertsUsed());
+    if (decision.candidates.empty())
+        throw Error("a routing decision without candidates cannot be applied");
+    decision.experts.clear();
+    for (const RouteCandidate& c : decision.candidates) {
+        if (decision.experts.size() == wanted)
+            break;
+        // Candidates come nearest first: once one is too far, so are the rest.
+        if (!(double(c.distance) <= policy.fallbackDistance))
+            break;
+        decision.experts.push_back({c.expert, c.distance, 1.0});
+    }
+    decision.fallback = decision.experts.empty();
+    if (decision.experts.size() < 2)
+        return;
+    const double nearest = double(decision.experts.front().distance);
+    double sum = 0;
+    for (RoutedExpert& e : decision.experts) {
+        const double d = double(e.distance);
+        e.weight = std::exp(-(d * d - nearest * nearest) / policy.temperature);
+        sum += e.weight;
+    }
+    for (RoutedExpert& e : decision.experts)
+        e.weight /= sum;
+}
+
+RoutingPolicy workspaceRoutingPolicy(Workspace& workspace)
+{
+    RoutingPolicy policy;
+    if (const auto mode = workspace.meta("routing.mode")) {
+        try {
+            policy.mode = parseRoutingMode(*mode);
+        } catch (const Error& e) {
+            throw Error("workspace setting routing.mode: " + std::string(e.what()));
+        }
+    }
+    const double k = storedNumber(workspace, "routing.k", policy.k);
+    if (k != std::floor(k) || !(std::abs(k) < 1e6))
+        throw Error("workspace setting routing.k is " + numberText(k)
+                    + "; expected a whole number");
+    policy.k = int(k);
+    policy.temperature = storedNumber(workspace, "routing.temperature", policy.temperature);
+    policy.fallbackDistance =
+        storedNumber(workspace, "routing.fallback_distance", policy.fallbackDistance);
+    try {
+        policy.validate(0);
+    } catch (const Error& e) {
+        throw Error("the workspace's routing defaults are invalid: " + std::string(e.what()));
+    }
+    return policy;
+}
+
+void setWorkspaceRoutingPolicy(Workspace& workspace, const RoutingPolicy& policy)
+{
+    policy.validate(0);
+    Transaction transaction(workspace.database());
+    workspace.setMeta("routing.mode", toString(policy.mode));
+    workspace.setMeta("routing.k", std::to_string(policy.k));
+    workspace.setMeta("routing.temperature", numberText(policy.temperature));
+    workspace.setMeta("routing.fallback_distance", std::isinf(policy.fallbackDistance)
+                                                      ? std::string("off")
+                                                      : numberText(policy.fallbackDistance));
+    transaction.commit();
+}
 
 CentroidSearch::CentroidSearch(std::vector<float> centroids, int64_t k, int64_t d)
     : m_centroids(std::move(centroids)), m_k(k), m_d(d)
@@ -193,7 +321,20 @@ std::vector<RouteDecision> Router::routeVectors(const float* vectors, int64_t n,
         }
         decision.expert = decision.candidates.front().expert;
         decision.distance = decision.candidates.front().distance;
+        decision.experts = {{decision.expert, decision.distance, 1.0}};
     }
+    return decisions;
+}
+
+std::vector<RouteDecision> Router::routeVectors(const float* vectors, int64_t n,
+                                                const RoutingPolicy& policy,
+                                                int candidates) const
+{
+    policy.validate(experts());
+    std::vector<RouteDecision> decisions =
+        routeVectors(vectors, n, std::max(candidates, policy.expertsUsed()));
+    for (RouteDecision& decision : decisions)
+        applyRoutingPolicy(decision, policy);
     return decisions;
 }
 
@@ -202,6 +343,14 @@ std::vector<RouteDecision> Router::route(const std::vector<std::string>& texts,
 {
     const std::vector<float> vectors = embed(texts);
     return routeVectors(vectors.data(), int64_t(texts.size()), candidates);
+}
+
+std::vector<RouteDecision> Router::route(const std::vector<std::string>& texts,
+                                         const RoutingPolicy& policy, int candidates) const
+{
+    policy.validate(experts());
+    const std::vector<float> vectors = embed(texts);
+    return routeVectors(vectors.data(), int64_t(texts.size()), policy, candidates);
 }
 
 int64_t Router::runId() const { return m_impl->runId; }

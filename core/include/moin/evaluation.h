@@ -3,6 +3,7 @@
 // says whether an expert learned its group.
 #include "moin/cancel.h"
 #include "moin/model.h"
+#include "moin/router.h"
 
 #include <cstdint>
 #include <functional>
@@ -40,6 +41,49 @@ struct ExpertEvaluation {
     double controlBasePerplexity = 0;
     double controlExpertPerplexity = 0;
 };
+
+struct RoutedEvaluationOptions {
+    /// Clustering run; 0 = the active run.
+    int64_t runId = 0;
+    /// How each chunk is routed (by its own text).
+    RoutingPolicy policy;
+    /// Answer each chunk with its own cluster's expert instead (what a perfect router would
+    /// pick); `policy` is then not used.
+    bool oracle = false;
+    /// Held-out chunks per cluster at most (0 = all).
+    int maxChunks = 0;
+    std::string device = "auto";
+    /// "auto", "fp32" or "bf16" (see precision.h).
+    std::string precision = "auto";
+};
+
+/// The routed answer's perplexity on the held-out chunks of every trained expert's cluster.
+struct RoutedEvaluation {
+    /// "top1", "mix" or "oracle".
+    std::string routing;
+    int k = 1;
+    double temperature = 0;
+    int64_t chunks = 0;
+    /// Tokens scored (each chunk's tokens after its BOS).
+    int64_t tokens = 0;
+    /// Chunks the base answered alone (beyond the fallback distance).
+    int64_t fallbackChunks = 0;
+    /// Chunks whose nearest expert is their own cluster's.
+    int64_t routedToOwnCluster = 0;
+    /// Chunks routed (in part) to a cluster with no trained expert: that share is the base's.
+    int64_t untrainedRoutes = 0;
+    double basePerplexity = 0;
+    /// exp of the mean over tokens of -log sum_i w_i p_i(token): each chunk's routed experts'
+    /// probabilities mixed with the routing weights (top1 and oracle: one expert, weight 1).
+    double routedPerplexity = 0;
+};
+
+/// Routes every held-out chunk of every trained expert's cluster (the split its job used) by
+/// its own text and scores it with the routing's answer, and with the base on the same tokens.
+/// Throws moin::Error for a run without trained experts or a bad policy.
+RoutedEvaluation evaluateRouting(Workspace& workspace, const RoutedEvaluationOptions& options,
+                                 const std::function<void(int done, int total)>& onProgress = {},
+                                 const CancelToken* cancel = nullptr);
 
 /// Perplexity over several sequences (each starting with BOS), weighted by their tokens: every
 /// token after each BOS is scored once. Sequences shorter than two tokens are skipped.
