@@ -38,7 +38,7 @@ using moin::ChatTurns;
 
 namespace {
 
-constexpr int kContext = 64; // the tiny base's
+constexpr int kContext = 128; // the tiny base widened (testsupport::setBaseContext)
 
 std::vector<int32_t> withBos(int bos, const std::vector<int32_t>& ids)
 {
@@ -109,7 +109,8 @@ void TestChatTurn::initTestCase()
     QSettings::setDefaultFormat(QSettings::IniFormat);
     QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
     QVERIFY(m_tmp.isValid());
-    const testsupport::TopicWorkspace topics = testsupport::makeTopicWorkspace(m_tmp.path());
+    const testsupport::TopicWorkspace topics =
+        testsupport::makeTopicWorkspace(m_tmp.path(), kContext);
     m_dir = topics.directory;
     m_tokenizer = moin::Tokenizer::load((topics.baseModel + "/tokenizer.model").toStdString());
     m_bos = m_tokenizer->bosId();
@@ -226,8 +227,9 @@ void TestChatTurn::questionLongerThanTheContextIsRefused()
         QVERIFY2(message.contains("hint: shorten"), qPrintable(message));
     }
     // One more position: accepted.
-    QCOMPARE(int(moin::fitChatPrompt(m_system, turns, *m_tokenizer, m_bos, n + 1, 4).tokens.size()),
-             n);
+    const moin::ChatPrompt fits =
+        moin::fitChatPrompt(m_system, turns, *m_tokenizer, m_bos, n + 1, 4);
+    QCOMPARE(int(fits.tokens.size()), n);
     // A question far longer than the context.
     std::string huge;
     for (int i = 0; i < 200; ++i)
@@ -269,7 +271,8 @@ void TestChatTurn::chatAnswerHasNoLeadingOrTrailingSpace()
     moin::AnswerText answer(moin::AnswerText::Kind::Chat);
     // The piece after "Assistant:" starts with its space; a pause on a newline; the end's
     // whitespace never shows.
-    const QStringList shown = pushAll(answer, {" ", " Hello", " ", "world", "\n\n", "again", " \n"});
+    const QStringList shown =
+        pushAll(answer, {" ", " Hello", " ", "world", "\n\n", "again", " \n"});
     QCOMPARE(shown, (QStringList {"", "Hello", "", " world", "", "\n\nagain", "", ""}));
     QCOMPARE(answer.text(), std::string("Hello world\n\nagain"));
     QCOMPARE(moin::chatAnswerText(" Hello world\n\nagain \n"), answer.text());
@@ -458,7 +461,8 @@ void TestChatTurn::appApiAndCliGiveTheSamePrompt()
         server.start();
         QVERIFY(server.port() > 0);
         QJsonArray messages;
-        messages.append(QJsonObject {{"role", "system"}, {"content", QString::fromStdString(m_system)}});
+        messages.append(
+            QJsonObject {{"role", "system"}, {"content", QString::fromStdString(m_system)}});
         messages.append(QJsonObject {{"role", "user"}, {"content", QString::fromStdString(m_q1)}});
         messages.append(
             QJsonObject {{"role", "assistant"}, {"content", QString::fromStdString(m_a1)}});
