@@ -670,13 +670,16 @@ struct HttpApiServer::Impl {
         }
     }
 
+    // A client that left after the whole answer was generated did not cut it: the record keeps
+    // why generation ended.
     std::string stopReasonOf(const Exchange& exchange, const CompletionResult& result) const
     {
-        if (exchange.clientGone)
+        const std::string& reason = result.generation.stopReason;
+        if (exchange.clientGone && (reason == "cancelled" || reason == "callback"))
             return "cancelled";
         if (exchange.filter.stopped())
             return "stop";
-        return result.generation.stopReason;
+        return reason;
     }
 
     void handleCompletion(const httplib::Request& req, httplib::Response& res, bool chat)
