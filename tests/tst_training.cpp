@@ -99,6 +99,7 @@ private slots:
     void heldOutSplitIsStable();
     void enqueueRefusesWithReasons();
     void queueStatesAndOrder();
+    void stateMachineAllowsOnlyItsMoves();
     void queueStaysFastAtFiveThousandJobs();
     void trainsExpertsThroughWorkers();
     void workerKilledMidStepResumesExactly_data();
@@ -308,6 +309,59 @@ void TestTraining::queueStatesAndOrder()
     QCOMPARE(stateOf(queue.job(ids[1]).state), QString("queued"));
     QCOMPARE(queue.cancel({ids[1]}), int64_t(1));
     QVERIFY(testsupport::errorOf([&] { queue.job(999999); }).contains("no training job"));
+}
+
+// The table, written out independently: every pair not listed here is refused.
+void TestTraining::stateMachineAllowsOnlyItsMoves()
+{
+    using S = moin::JobState;
+    const QSet<QString> allowed = {"queued>running",  "queued>paused",   "queued>cancelled",
+                                   "queued>failed",   "running>done",    "running>failed",
+                                   "running>cancelled", "running>paused", "running>queued",
+                                   "paused>queued",   "paused>cancelled", "failed>queued",
+                                   "cancelled>queued"};
+    const std::vector<S> states = {S::Queued, S::Running, S::Paused, S::Done, S::Failed,
+                                   S::Cancelled};
+    int moves = 0;
+    for (S from : states) {
+        for (S to : states) {
+            const QString pair = stateOf(from) + ">" + stateOf(to);
+            QVERIFY2(moin::isAllowedTransition(from, to) == allowed.contains(pair),
+                     qPrintable(pair));
+            moves += moin::isAllowedTransition(from, to);
+        }
+    }
+    QCOMPARE(moves, int(allowed.size()));
+
+    // move() follows the table: a run goes queued -> running -> done, and a done job stays done.
+    // On a copy of the workspace, so that the other tests never see this expert-less done job.
+    QTemporaryDir copy;
+    m_workspace->database().exec("VACUUM INTO '" + copy.filePath("workspace.sqlite").toStdString()
+                                 + "'");
+    moin::Workspace workspace = moin::Workspace::open(copy.path().toStdString());
+    moin::TrainingQueue queue(workspace);
+    const int64_t id = queue.enqueue({tinySpec(m_run, 0)}).at(0);
+    QVERIFY(!queue.move(id, S::Done)); // not from queued
+    QCOMPARE(stateOf(queue.job(id).state), QString("queued"));
+    QVERIFY(queue.move(id, S::Running, moin::JobMove::worker(4242, "somehost", "cpu")));
+    moin::TrainingJob running = queue.job(id);
+    QCOMPARE(stateOf(running.state), QString("running"));
+    QCOMPARE(running.attempts, 1);
+    QCOMPARE(running.workerPid, int64_t(4242));
+    QVERIFY(queue.move(id, S::Queued,
+                       moin::JobMove::note("interrupted; resumes from its checkpoint")));
+    QCOMPARE(queue.job(id).error, std::string("interrupted; resumes from its checkpoint"));
+    QCOMPARE(queue.job(id).workerPid, int64_t(0));
+    QVERIFY(queue.move(id, S::Running, moin::JobMove::worker(4243, "somehost")));
+    QCOMPARE(queue.job(id).attempts, 2);
+    QVERIFY(queue.move(id, S::Done));
+    QVERIFY(!queue.job(id).finishedAt.empty());
+    for (S to : states)
+        QVERIFY2(!queue.move(id, to), qPrintable("done > " + stateOf(to)));
+    QCOMPARE(stateOf(queue.job(id).state), QString("done"));
+    QCOMPARE(queue.retry({id}), int64_t(0)); // a done job is not retried either
+    QVERIFY(testsupport::errorOf([&] { queue.move(999999, S::Queued); })
+                .contains("no training job 999999"));
 }
 
 void TestTraining::queueStaysFastAtFiveThousandJobs()

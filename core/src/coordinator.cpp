@@ -330,16 +330,14 @@ void CoordinatorBase::finish(const Worker& worker, const std::string& how, bool 
             .bind(2, job.id)
             .run();
     }
+    // The worker is gone: the job leaves running along the queue's state machine.
+    TrainingQueue queue(m_workspace);
+    // Only the coordinator moves a running job (the queue's actions leave it requests), so a
+    // job read as running here is still running.
     auto set = [&](const std::string& state, const std::string& error) {
-        const bool final = state == "done" || state == "failed" || state == "cancelled";
-        m_db.prepare("UPDATE training_jobs SET state = ?, request = '', worker_pid = 0, "
-                     "error = ?, finished_at = CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%fZ', "
-                     "'now') ELSE NULL END WHERE id = ?")
-            .bind(1, state)
-            .bind(2, error)
-            .bind(3, int64_t(final))
-            .bind(4, job.id)
-            .run();
+        if (job.state != JobState::Running
+            || !queue.move(job.id, jobStateFromString(state), JobMove::note(error)))
+            event(name + " was " + toString(job.state) + ", not running; left as it was");
     };
     if (log.final == "done") {
         set("done", "");
@@ -546,28 +544,24 @@ private:
         const int error = posix_spawnp(&pid, argv[0], &files, &attributes, argv.data(), envp.data());
         posix_spawn_file_actions_destroy(&files);
         posix_spawnattr_destroy(&attributes);
-        Transaction transaction(m_db);
+        TrainingQueue queue(m_workspace);
         if (error != 0) {
-            m_db.prepare("UPDATE training_jobs SET state = 'failed', error = ?, finished_at = "
-                         "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
-                .bind(1, std::string("cannot start the worker ") + argv[0] + ": "
-                             + std::strerror(error))
-                .bind(2, jobId)
-                .run();
-            transaction.commit();
+            queue.move(jobId, JobState::Failed,
+                       JobMove::note(std::string("cannot start the worker ") + argv[0] + ": "
+                                     + std::strerror(error)));
             event(jobName(jobId, job.cluster) + " failed to start: " + std::strerror(error));
             m_touched.insert(jobId);
             return;
         }
-        m_db.prepare("UPDATE training_jobs SET state = 'running', request = '', attempts = "
-                     "attempts + 1, worker_pid = ?, worker_host = ?, device = ?, started_at = "
-                     "COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) WHERE id = ?")
-            .bind(1, int64_t(pid))
-            .bind(2, m_host)
-            .bind(3, device)
-            .bind(4, jobId)
-            .run();
-        transaction.commit();
+        if (!queue.move(jobId, JobState::Running, JobMove::worker(pid, m_host, device))) {
+            // Paused or cancelled between our pick and the start: the worker, which has not
+            // trained or written anything yet, goes again.
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+            event(jobName(jobId, job.cluster) + " was no longer queued; not started");
+            m_touched.insert(jobId);
+            return;
+        }
         Worker worker;
         worker.jobId = jobId;
         worker.cluster = job.cluster;

@@ -85,6 +85,8 @@ protected:
     bool hasFinalLine(int64_t jobId) const { return m_finals.count(jobId) > 0; }
     /// The worker is gone: decides the job's state from its last log line and its request.
     void finish(const Worker& worker, const std::string& how, bool coordinatorStopping = false);
+    /// Asks the worker to stop (once): stop() now, kill() if it lingers past the grace time.
+    void requestStop(Worker& worker);
 
     Workspace& m_workspace;
     Database& m_db;
@@ -98,7 +100,6 @@ protected:
 
 private:
     void recover();
-    void requestStop(Worker& worker);
     void carryOutRequests();
     void pollWorkers(bool stopping);
     void flush(const std::function<void(const CoordinatorUpdate&)>& onUpdate);

@@ -382,13 +382,9 @@ private:
             Worker worker;
             worker.jobId = jobs[task];
             worker.slurmTask = arrayJob + "_" + std::to_string(task);
-            m_db.prepare("UPDATE training_jobs SET state = 'running', request = '', attempts = "
-                         "attempts + 1, worker_pid = 0, worker_host = ?, started_at = "
-                         "COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) WHERE id = "
-                         "?")
-                .bind(1, kHostPrefix + worker.slurmTask)
-                .bind(2, worker.jobId)
-                .run();
+            const bool started = TrainingQueue(m_workspace)
+                                     .move(worker.jobId, JobState::Running,
+                                           JobMove::worker(0, kHostPrefix + worker.slurmTask));
             Statement cluster = m_db.prepare("SELECT cluster, attempts FROM training_jobs WHERE id = ?");
             cluster.bind(1, worker.jobId);
             int attempts = 1;
@@ -398,6 +394,13 @@ private:
             }
             m_workers.push_back(worker);
             m_touched.insert(worker.jobId);
+            if (!started) {
+                // Paused or cancelled while sbatch ran: its task is cancelled again at once.
+                requestStop(m_workers.back());
+                event(jobName(worker.jobId, worker.cluster) + " was no longer queued; its Slurm "
+                      "task " + worker.slurmTask + " is cancelled");
+                continue;
+            }
             event(jobName(worker.jobId, worker.cluster) + " submitted to Slurm as task "
                   + worker.slurmTask
                   + (attempts > 1 ? " (attempt " + std::to_string(attempts) + ")" : ""));

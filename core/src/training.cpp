@@ -309,6 +309,23 @@ JobState jobStateFromString(const std::string& name)
     return found->second;
 }
 
+bool isAllowedTransition(JobState from, JobState to)
+{
+    using S = JobState;
+    switch (from) {
+    case S::Queued:
+        return to == S::Running || to == S::Paused || to == S::Cancelled || to == S::Failed;
+    case S::Running:
+        return to == S::Done || to == S::Failed || to == S::Cancelled || to == S::Paused
+               || to == S::Queued;
+    case S::Paused: return to == S::Queued || to == S::Cancelled;
+    case S::Failed:
+    case S::Cancelled: return to == S::Queued;
+    case S::Done: return false;
+    }
+    return false;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Held-out split
 
@@ -541,11 +558,33 @@ const char* kSelected = " id IN (SELECT value FROM json_each(?1))";
 
 } // namespace
 
+namespace {
+
+// "state IN ('queued', 'paused')": an SQL condition for jobs in `from` that move to `to`; each
+// of those moves must be in the table, or this is a programming error caught by every test.
+std::string stateMovesTo(JobState to, std::initializer_list<JobState> from)
+{
+    std::string condition = "state IN (";
+    for (JobState state : from) {
+        if (!isAllowedTransition(state, to))
+            throw Error("internal error: a job may not move from " + toString(state) + " to "
+                        + toString(to));
+        condition += (condition.back() == '(' ? "'" : ", '") + toString(state) + "'";
+    }
+    return condition + ")";
+}
+
+const char* kFinishedNow = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+} // namespace
+
+// A running job's state is its worker's to end: actions on it leave a request (pause, cancel)
+// that the coordinator carries out, and its move then follows the table too.
 int64_t TrainingQueue::pause(const std::vector<int64_t>& ids)
 {
     return updateJobs(m_workspace.database(),
-                      {std::string("UPDATE training_jobs SET state = 'paused' WHERE state = "
-                                   "'queued' AND")
+                      {"UPDATE training_jobs SET state = 'paused' WHERE "
+                           + stateMovesTo(JobState::Paused, {JobState::Queued}) + " AND"
                            + kSelected,
                        std::string("UPDATE training_jobs SET request = 'pause' WHERE state = "
                                    "'running' AND request = '' AND")
@@ -556,8 +595,8 @@ int64_t TrainingQueue::pause(const std::vector<int64_t>& ids)
 int64_t TrainingQueue::resume(const std::vector<int64_t>& ids)
 {
     return updateJobs(m_workspace.database(),
-                      {std::string("UPDATE training_jobs SET state = 'queued', request = '' "
-                                   "WHERE state = 'paused' AND")
+                      {"UPDATE training_jobs SET state = 'queued', request = '' WHERE "
+                           + stateMovesTo(JobState::Queued, {JobState::Paused}) + " AND"
                            + kSelected,
                        // Resuming a job whose pause is still pending just withdraws the request.
                        std::string("UPDATE training_jobs SET request = '' WHERE state = "
@@ -570,9 +609,9 @@ int64_t TrainingQueue::cancel(const std::vector<int64_t>& ids)
 {
     return updateJobs(
         m_workspace.database(),
-        {std::string("UPDATE training_jobs SET state = 'cancelled', request = '', finished_at = "
-                     "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE state IN ('queued', 'paused') "
-                     "AND")
+        {"UPDATE training_jobs SET state = 'cancelled', request = '', finished_at = "
+             + std::string(kFinishedNow) + " WHERE "
+             + stateMovesTo(JobState::Cancelled, {JobState::Queued, JobState::Paused}) + " AND"
              + kSelected,
          std::string("UPDATE training_jobs SET request = 'cancel' WHERE state = 'running' AND")
              + kSelected},
@@ -585,14 +624,54 @@ int64_t TrainingQueue::retry(const std::vector<int64_t>& ids)
     // A cluster that meanwhile got another live job is left alone.
     return updateJobs(
         db,
-        {std::string("UPDATE training_jobs SET state = 'queued', request = '', attempts = 0, "
-                     "error = '', finished_at = NULL WHERE state IN ('failed', 'cancelled') AND "
-                     "NOT EXISTS (SELECT 1 FROM training_jobs other WHERE other.run_id = "
-                     "training_jobs.run_id AND other.cluster = training_jobs.cluster AND "
-                     "other.id <> training_jobs.id AND other.state IN ('queued', 'running', "
-                     "'paused')) AND")
+        {"UPDATE training_jobs SET state = 'queued', request = '', attempts = 0, error = '', "
+         "finished_at = NULL WHERE "
+             + stateMovesTo(JobState::Queued, {JobState::Failed, JobState::Cancelled})
+             + " AND NOT EXISTS (SELECT 1 FROM training_jobs other WHERE other.run_id = "
+               "training_jobs.run_id AND other.cluster = training_jobs.cluster AND "
+               "other.id <> training_jobs.id AND other.state IN ('queued', 'running', "
+               "'paused')) AND"
              + kSelected},
         ids);
+}
+
+bool TrainingQueue::move(int64_t id, JobState to, const JobMove& details)
+{
+    static const std::vector<JobState> kStates = {JobState::Queued, JobState::Running,
+                                                  JobState::Paused, JobState::Done,
+                                                  JobState::Failed, JobState::Cancelled};
+    std::string from = "state IN (";
+    for (JobState state : kStates) {
+        if (isAllowedTransition(state, to))
+            from += (from.back() == '(' ? "'" : ", '") + toString(state) + "'";
+    }
+    from += ")";
+    const bool final = to == JobState::Done || to == JobState::Failed || to == JobState::Cancelled;
+    // A job going back to running keeps its note (why it was requeued) until it ends again.
+    std::string sql = "UPDATE training_jobs SET state = ?1, request = ''";
+    if (to == JobState::Running) {
+        sql += ", attempts = attempts + 1, worker_pid = ?3, worker_host = ?4, device = "
+               "CASE WHEN ?5 = '' THEN device ELSE ?5 END, started_at = COALESCE(started_at, "
+               + std::string(kFinishedNow) + ")";
+    } else {
+        sql += ", error = ?2, worker_pid = 0, finished_at = "
+               + (final ? std::string(kFinishedNow) : std::string("NULL"));
+    }
+    sql += " WHERE id = ?6 AND " + from;
+    Database& db = m_workspace.database();
+    Statement update = db.prepare(sql);
+    update.bind(1, toString(to)).bind(6, id);
+    if (to == JobState::Running)
+        update.bind(3, details.workerPid).bind(4, details.workerHost).bind(5, details.device);
+    else
+        update.bind(2, details.error);
+    update.run();
+    if (db.changes() == 1)
+        return true;
+    if (!db.queryInt64("SELECT COUNT(*) FROM training_jobs WHERE id = " + std::to_string(id))
+             .value_or(0))
+        throw Error("there is no training job " + std::to_string(id));
+    return false;
 }
 
 int64_t TrainingQueue::setPriority(const std::vector<int64_t>& ids, int priority)

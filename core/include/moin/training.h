@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace moin {
@@ -75,6 +76,43 @@ enum class JobState { Queued, Running, Paused, Done, Failed, Cancelled };
 std::string toString(JobState state);
 /// Throws moin::Error for an unknown name.
 JobState jobStateFromString(const std::string& name);
+
+/// The queue's state machine: the only moves a job's state may make. Every write of a job's
+/// state goes through TrainingQueue (its bulk actions and move()), which checks this table:
+///   queued    -> running (a worker starts), paused, cancelled, failed (it could not start)
+///   running   -> done, failed, cancelled, paused (its worker stopped at a request),
+///                queued (interrupted: it resumes from its checkpoint)
+///   paused    -> queued (resumed), cancelled
+///   failed    -> queued (retried)
+///   cancelled -> queued (retried)
+///   done      -> nothing (training the cluster again makes a new job)
+bool isAllowedTransition(JobState from, JobState to);
+
+/// What TrainingQueue::move() records besides the new state.
+struct JobMove {
+    /// The job's note: why it failed or went back to the queue; "" clears it.
+    std::string error;
+    /// Moving to running: the worker's pid (0 for a Slurm task) and host.
+    int64_t workerPid = 0;
+    std::string workerHost;
+    /// Moving to running: the device it runs on ("" keeps the job's).
+    std::string device;
+
+    static JobMove note(std::string error)
+    {
+        JobMove move;
+        move.error = std::move(error);
+        return move;
+    }
+    static JobMove worker(int64_t pid, std::string host, std::string device = {})
+    {
+        JobMove move;
+        move.workerPid = pid;
+        move.workerHost = std::move(host);
+        move.device = std::move(device);
+        return move;
+    }
+};
 
 /// One row of the queue.
 struct TrainingJob {
@@ -176,6 +214,12 @@ public:
     /// Failed or cancelled jobs are queued again with their attempts reset (from their
     /// checkpoint if one is left).
     int64_t retry(const std::vector<int64_t>& ids);
+    /// Moves one job to `to` in one statement, if isAllowedTransition() allows it from the state
+    /// the job is in at that moment: clears its pending request; to running it counts an attempt
+    /// and records the worker; leaving running it forgets the worker's pid; to done, failed or
+    /// cancelled it records the finish time. Returns false, changing nothing, when the job's state
+    /// may not move there (say it was cancelled meanwhile); throws for a job that does not exist.
+    bool move(int64_t id, JobState to, const JobMove& details = {});
     int64_t setPriority(const std::vector<int64_t>& ids, int priority);
     /// Moves the jobs ahead of (or behind) every other job of the same priority, keeping
     /// their order among themselves.
