@@ -2,6 +2,7 @@
 // from the command line and as an OpenAI-compatible local HTTP API.
 #include "cli_common.h"
 
+#include "moin/chatturn.h"
 #include "moin/conversations.h"
 #include "moin/device.h"
 #include "moin/error.h"
@@ -17,6 +18,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace {
@@ -72,22 +74,6 @@ moin::ExpertChoice expertChoice(const std::string& text, const moin::ServingEngi
                            : "trained: " + trained));
 }
 
-double answerDistance(const moin::CompletionResult& result)
-{
-    if (result.answeredBy == "base")
-        return std::nan("");
-    for (const moin::RouteCandidate& c : result.route.candidates)
-        if (std::to_string(c.expert) == result.answeredBy)
-            return c.distance;
-    return std::nan("");
-}
-
-double tokensPerSecond(const moin::CompletionResult& result)
-{
-    const moin::GenerationResult& g = result.generation;
-    return g.decodeSeconds > 0 ? double(g.tokens.size()) / g.decodeSeconds : 0.0;
-}
-
 /// "[expert 3 · distance 0.42 · runner-ups 1 (0.55), 4 (0.61) · 35 tok/s]"
 std::string badge(const moin::CompletionResult& result)
 {
@@ -95,7 +81,7 @@ std::string badge(const moin::CompletionResult& result)
     out << std::fixed << std::setprecision(2) << "[";
     const bool base = result.answeredBy == "base";
     out << (base ? std::string("base") : "expert " + result.answeredBy);
-    const double distance = answerDistance(result);
+    const double distance = moin::answerDistance(result);
     if (std::isfinite(distance))
         out << " · distance " << distance;
     std::string others;
@@ -108,7 +94,7 @@ std::string badge(const moin::CompletionResult& result)
     }
     if (!others.empty())
         out << (base ? " · nearest experts " : " · runner-ups ") << others;
-    out << std::setprecision(0) << " · " << tokensPerSecond(result) << " tok/s]";
+    out << std::setprecision(0) << " · " << moin::tokensPerSecond(result.generation) << " tok/s]";
     return out.str();
 }
 
@@ -223,6 +209,18 @@ void addServe(CLI::App& app)
     });
 }
 
+/// "moin chat: prompt of 57 tokens (2 earlier messages left out): 1 306 ..." for --verbose-prompt.
+void printPrompt(const moin::ChatPrompt& prompt)
+{
+    std::cerr << "moin chat: prompt of " << prompt.tokens.size() << " tokens";
+    if (prompt.droppedMessages > 0)
+        std::cerr << " (" << prompt.droppedMessages << " earlier messages left out)";
+    std::cerr << ":";
+    for (int32_t token : prompt.tokens)
+        std::cerr << ' ' << token;
+    std::cerr << "\n";
+}
+
 void addChat(CLI::App& app)
 {
     auto* cmd = app.add_subcommand(
@@ -230,12 +228,19 @@ void addChat(CLI::App& app)
     static std::string dir;
     static std::string expert = "auto";
     static std::string system;
+    static int64_t conversationId = 0;
+    static bool verbosePrompt = false;
     static EngineOptions engineOptions;
     static moin::GenerationOptions options;
     cmd->add_option("DIR", dir, "Workspace folder")->required();
     cmd->add_option("--expert", expert, "Who answers: auto (routed), base, or an expert id")
         ->capture_default_str();
     cmd->add_option("--system", system, "System prompt");
+    cmd->add_option("--conversation", conversationId,
+        "Continue recorded conversation ID (from the app, the API or an earlier chat) with its "
+        "settings; options given here change them");
+    cmd->add_flag("--verbose-prompt", verbosePrompt,
+        "Print each prompt's token ids to stderr before its answer");
     cmd->add_option("--max-tokens", options.maxNewTokens, "New tokens per answer at most")
         ->capture_default_str();
     cmd->add_option("--temperature", options.temperature, "0 for greedy decoding")
@@ -244,23 +249,48 @@ void addChat(CLI::App& app)
     cmd->add_option("--top-p", options.topP, "1 disables")->capture_default_str();
     cmd->add_option("--seed", options.seed, "Sampler seed")->capture_default_str();
     addEngineOptions(cmd, engineOptions);
-    cmd->callback([] {
+    cmd->callback([cmd] {
         options.validate();
         std::unique_ptr<moin::ServingEngine> engine = openEngine(dir, engineOptions, 1);
-        moin::ExpertChoice choice = expertChoice(expert, *engine);
         moin::Workspace workspace = moin::Workspace::open(dir);
-        moin::ConversationStore store(workspace);
-        moin::Conversation conversation;
-        conversation.systemPrompt = system;
-        conversation.options = options;
-        conversation.expertChoice = choice.toString();
-        conversation.source = "cli";
-        std::vector<std::pair<std::string, std::string>> turns;
+        std::optional<moin::ChatSession> session;
+        moin::Conversation settings;
+        if (conversationId != 0) {
+            session.emplace(workspace, conversationId);
+            // The conversation's settings, but for the options given on this command line.
+            settings = session->conversation();
+            const auto given = [cmd](const char* name) { return cmd->count(name) > 0; };
+            if (given("--system"))
+                settings.systemPrompt = system;
+            if (given("--expert"))
+                settings.expertChoice = expert;
+            moin::GenerationOptions& o = settings.options;
+            if (given("--max-tokens"))
+                o.maxNewTokens = options.maxNewTokens;
+            if (given("--temperature"))
+                o.temperature = options.temperature;
+            if (given("--top-k"))
+                o.topK = options.topK;
+            if (given("--top-p"))
+                o.topP = options.topP;
+            if (given("--seed"))
+                o.seed = options.seed;
+        } else {
+            settings.systemPrompt = system;
+            settings.options = options;
+            settings.expertChoice = expert;
+            settings.source = "cli";
+        }
+        moin::ExpertChoice choice = expertChoice(settings.expertChoice, *engine);
+        settings.expertChoice = choice.toString();
+        if (session)
+            session->update(settings);
+        else
+            session.emplace(workspace, settings);
         const bool tty = isatty(0);
         installChatInterruptHandler();
         std::cerr << "moin chat: answering: " << choice.toString()
                   << "; commands: /expert auto|base|ID, /system TEXT, /quit\n";
-        const int64_t context = engine->baseConfig().maxPositions;
         while (true) {
             if (tty)
                 std::cerr << "> " << std::flush;
@@ -277,9 +307,8 @@ void addChat(CLI::App& app)
             if (line.rfind("/expert", 0) == 0) {
                 try {
                     choice = expertChoice(line.size() > 8 ? line.substr(8) : "auto", *engine);
-                    conversation.expertChoice = choice.toString();
-                    if (conversation.id)
-                        store.update(conversation);
+                    settings.expertChoice = choice.toString();
+                    session->update(settings);
                     std::cerr << "moin chat: answering: " << choice.toString() << "\n";
                 } catch (const moin::Error& e) {
                     std::cerr << "moin chat: " << e.what() << "\n";
@@ -287,12 +316,10 @@ void addChat(CLI::App& app)
                 continue;
             }
             if (line.rfind("/system", 0) == 0) {
-                system = line.size() > 8 ? line.substr(8) : std::string();
-                conversation.systemPrompt = system;
-                if (conversation.id)
-                    store.update(conversation);
-                std::cerr << "moin chat: system prompt " << (system.empty() ? "cleared" : "set")
-                          << "\n";
+                settings.systemPrompt = line.size() > 8 ? line.substr(8) : std::string();
+                session->update(settings);
+                std::cerr << "moin chat: system prompt "
+                          << (settings.systemPrompt.empty() ? "cleared" : "set") << "\n";
                 continue;
             }
             if (line[0] == '/') {
@@ -300,74 +327,39 @@ void addChat(CLI::App& app)
                           << " (commands: /expert auto|base|ID, /system TEXT, /quit)\n";
                 continue;
             }
-            if (!conversation.id) {
-                size_t end = std::min<size_t>(line.size(), 60);
-                while (end < line.size() && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80)
-                    --end; // not inside a UTF-8 character
-                conversation.title = line.substr(0, end);
-                conversation.id = store.create(conversation);
+            moin::ChatTurn turn;
+            try {
+                turn = session->ask(line, *engine);
+            } catch (const moin::Error& e) {
+                std::cerr << "moin chat: " << e.what() << "\n";
+                continue;
             }
-            turns.push_back({"user", line});
-            const int64_t budget
-                = std::max<int64_t>(context / 2, context - 1 - int64_t(options.maxNewTokens));
-            moin::CompletionRequest request;
-            request.prompt = moin::buildChatPrompt(system, turns, engine->tokenizer(), int(budget));
-            request.routingText = line;
-            request.expert = choice;
-            request.options = options;
+            if (verbosePrompt)
+                printPrompt(turn.prompt);
+            moin::CompletionRequest request = turn.request(choice);
             request.cancel = interruptToken();
-            request.onToken = [](const std::string& delta, int32_t) {
-                std::cout << delta << std::flush;
+            moin::AnswerText answer(moin::AnswerText::Kind::Chat);
+            request.onToken = [&answer](const std::string& delta, int32_t token) {
+                std::cout << answer.push(delta, token) << std::flush;
                 return true;
             };
-            moin::ChatMessage question;
-            question.conversationId = conversation.id;
-            question.role = "user";
-            question.content = line;
-            store.addMessage(question);
             moin::CompletionResult result;
             try {
                 result = engine->complete(std::move(request));
             } catch (const moin::Error& e) {
                 std::cout << "\n";
                 std::cerr << "moin chat: " << e.what() << "\n";
-                turns.pop_back();
-                continue;
+                continue; // the question stays recorded, unanswered
             }
-            std::cout << "\n" << std::flush;
-            std::string answer = result.generation.text;
-            // Leading space of the first piece: "Assistant:" is followed by it.
-            if (!answer.empty() && answer[0] == ' ')
-                answer.erase(0, 1);
+            std::cout << answer.finish() << "\n" << std::flush;
             std::cerr << badge(result)
                       << (result.generation.stopReason == "cancelled" ? " (interrupted)" : "")
                       << "\n";
-            turns.push_back({"assistant", answer});
-            moin::ChatMessage reply;
-            reply.conversationId = conversation.id;
-            reply.role = "assistant";
-            reply.content = answer;
-            reply.answeredBy = result.answeredBy;
-            reply.expertChoice = choice.toString();
-            reply.distance = answerDistance(result);
-            std::ostringstream candidates;
-            candidates << "[";
-            for (size_t i = 0; i < result.route.candidates.size(); ++i)
-                candidates << (i ? ", " : "")
-                           << "{\"expert\": " << result.route.candidates[i].expert
-                           << ", \"distance\": " << result.route.candidates[i].distance << "}";
-            candidates << "]";
-            reply.candidatesJson = candidates.str();
-            reply.promptTokens = result.generation.promptTokens;
-            reply.completionTokens = int(result.generation.tokens.size());
-            reply.latencySeconds = result.totalSeconds;
-            reply.firstTokenSeconds = result.firstTokenSeconds;
-            reply.tokensPerSecond = tokensPerSecond(result);
-            reply.stopReason = result.generation.stopReason;
-            store.addMessage(reply);
+            session->record(turn.answer(result, answer.text(), choice.toString()));
         }
-        if (conversation.id)
-            std::cerr << "moin chat: saved as conversation " << conversation.id << "\n";
+        if (session->conversationId())
+            std::cerr << "moin chat: saved as conversation " << session->conversationId()
+                      << "\n";
     });
 }
 
@@ -385,27 +377,15 @@ void generateInWorkspace(const std::string& dir, const std::string& prompt,
     request.options = options;
     installInterruptHandler();
     request.cancel = interruptToken();
-    // The prompt's continuation: a first token that begins a word keeps its space (decoding
-    // the new tokens alone drops it).
-    const moin::Tokenizer& tokenizer = engine->tokenizer();
-    bool first = true;
-    bool spacePending = false;
-    request.onToken = [&](const std::string& delta, int32_t token) {
-        if (first && token >= 0) {
-            first = false;
-            spacePending = tokenizer.idToPiece(token).rfind("\xE2\x96\x81", 0) == 0;
-        }
-        if (spacePending && !delta.empty()) {
-            spacePending = false;
-            if (delta[0] != ' ')
-                std::cout << ' ';
-        }
-        std::cout << delta << std::flush;
+    // The prompt's continuation (the leading-space fix of chatturn.h).
+    moin::AnswerText text(moin::AnswerText::Kind::Continuation, &engine->tokenizer());
+    request.onToken = [&text](const std::string& delta, int32_t token) {
+        std::cout << text.push(delta, token) << std::flush;
         return true;
     };
     std::cout << prompt << std::flush;
     const moin::CompletionResult result = engine->complete(std::move(request));
-    std::cout << "\n";
+    std::cout << text.finish() << "\n";
     std::fprintf(stderr, "%s [%zu tokens (%s); prompt %d tokens in %.0f ms; %s]\n",
         badge(result).c_str(), result.generation.tokens.size(),
         result.generation.stopReason.c_str(), result.generation.promptTokens,

@@ -4,6 +4,7 @@
 // `moin chat` and `moin serve`.
 #include "testsupport.h"
 
+#include "moin/chatturn.h"
 #include "moin/clustering.h"
 #include "moin/conversations.h"
 #include "moin/coordinator.h"
@@ -392,17 +393,17 @@ void TestApi::chatCompletionMatchesEngine()
     QCOMPARE(usage["total_tokens"].toInt(),
         usage["prompt_tokens"].toInt() + usage["completion_tokens"].toInt());
 
-    // The same request through the engine directly: same prompt template, same answer.
+    // The same request through the engine directly: same prompt template, same answer (the
+    // budget, 64 − 6 positions with BOS, holds it whole).
     moin::CompletionRequest direct;
-    direct.prompt = moin::buildChatPrompt(
-        "Brief.", {{"user", user.toStdString()}}, m_engine->tokenizer(), 57);
+    direct.prompt = "Brief.\n\nUser: " + user.toStdString() + "\nAssistant:";
     direct.routingText = user.toStdString();
     direct.options.maxNewTokens = 6;
     direct.options.temperature = 0;
     const moin::CompletionResult expected = m_engine->complete(direct);
+    // A chat answer starts and ends with no whitespace (the space after "Assistant:").
     QString expectedText = QString::fromStdString(expected.generation.text);
-    while (expectedText.startsWith(' '))
-        expectedText.remove(0, 1);
+    expectedText.remove(QRegularExpression("^[ \\t\\n\\r\\v\\f]+|[ \\t\\n\\r\\v\\f]+$"));
     QCOMPARE(choice["message"].toObject()["content"].toString(), expectedText);
     QCOMPARE(usage["prompt_tokens"].toInt(), expected.generation.promptTokens);
 
@@ -642,6 +643,9 @@ void TestApi::errors_data()
     QTest::newRow("prompt too long") << QByteArray("POST") << QString("/v1/completions")
                                      << toJson(QJsonObject {{"prompt", topicText(0, 1, 200)}})
                                      << 400 << "context_length_exceeded";
+    QTest::newRow("question too long") << QByteArray("POST") << QString(chat)
+                                       << toJson(chatBody(topicText(0, 1, 200), 2))
+                                       << 400 << "context_length_exceeded";
     QTest::newRow("untrained expert")
         << QByteArray("POST") << QString(chat) << with(base, "model", "expert-2") << 404
         << "model_not_found";

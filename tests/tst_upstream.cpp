@@ -5,6 +5,7 @@
 #include "testsupport.h"
 
 #include "moin/clustering.h"
+#include "moin/chatturn.h"
 #include "moin/conversations.h"
 #include "moin/coordinator.h"
 #include "moin/corpus.h"

@@ -1,5 +1,5 @@
-// Conversations and messages in the workspace database, their exports, and the plain chat
-// prompt for a base model without a chat template.
+// Conversations and messages in the workspace database and their exports (a chat turn's prompt
+// and record: chatturn.cpp).
 #include "moin/conversations.h"
 
 #include "moin/error.h"
@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <deque>
 #include <sstream>
 
 namespace moin {
@@ -275,33 +274,6 @@ std::string ConversationStore::exportJson(int64_t id)
                         {"updated_at", c.updatedAt}}},
                       {"messages", list}};
     return out.dump(2) + "\n";
-}
-
-std::string buildChatPrompt(const std::string& systemPrompt,
-                            const std::vector<std::pair<std::string, std::string>>& turns,
-                            const Tokenizer& tokenizer, int maxTokens)
-{
-    auto render = [&](size_t first) {
-        std::string text = systemPrompt.empty() ? std::string() : systemPrompt + "\n\n";
-        for (size_t i = first; i < turns.size(); ++i) {
-            const auto& [role, content] = turns[i];
-            if (role == "system")
-                continue;
-            text += (role == "user" ? "User: " : "Assistant: ") + content + "\n";
-        }
-        return text + "Assistant:";
-    };
-    // Drop the oldest turns until it fits; the last user turn always stays.
-    size_t last = 0;
-    for (size_t i = 0; i < turns.size(); ++i)
-        if (turns[i].first == "user")
-            last = i;
-    for (size_t first = 0; first <= last; ++first) {
-        const std::string text = render(first);
-        if (int(tokenizer.encode(text).size()) <= maxTokens || first == last)
-            return text;
-    }
-    return render(last);
 }
 
 } // namespace moin

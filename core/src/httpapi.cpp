@@ -3,6 +3,7 @@
 // for the answer (or streams it as server-sent events), then records it in the workspace.
 #include "moin/httpapi.h"
 
+#include "moin/chatturn.h"
 #include "moin/conversations.h"
 #include "moin/error.h"
 #include "moin/serving.h"
@@ -107,77 +108,6 @@ std::string utf8Prefix(const std::string& text, size_t maxBytes)
     return text.substr(0, end) + "...";
 }
 
-/// Cuts generated text at the first stop sequence. Text that might be the start of a stop
-/// sequence is held back until the next piece shows whether it is.
-class StopFilter {
-public:
-    /// `trimLeading` drops spaces before the first character (a chat answer follows
-    /// "Assistant:").
-    StopFilter(std::vector<std::string> stops, bool trimLeading)
-        : m_stops(std::move(stops))
-        , m_trim(trimLeading)
-    {
-    }
-
-    /// Adds generated text; returns what can be sent now.
-    std::string push(const std::string& delta)
-    {
-        if (m_stopped)
-            return {};
-        m_held += delta;
-        if (m_trim) {
-            const size_t start = m_held.find_first_not_of(' ');
-            m_held.erase(0, start == std::string::npos ? m_held.size() : start);
-            if (m_held.empty())
-                return {};
-            m_trim = false;
-        }
-        size_t first = std::string::npos;
-        for (const std::string& stop : m_stops)
-            first = std::min(first, m_held.find(stop));
-        if (first != std::string::npos) {
-            m_stopped = true;
-            std::string out = m_held.substr(0, first);
-            m_held.clear();
-            m_text += out;
-            return out;
-        }
-        size_t hold = 0;
-        for (const std::string& stop : m_stops) {
-            for (size_t k = std::min(stop.size() - 1, m_held.size()); k > hold; --k) {
-                if (m_held.compare(m_held.size() - k, k, stop, 0, k) == 0) {
-                    hold = k;
-                    break;
-                }
-            }
-        }
-        std::string out = m_held.substr(0, m_held.size() - hold);
-        m_held.erase(0, m_held.size() - hold);
-        m_text += out;
-        return out;
-    }
-
-    /// The end of generation: what was held back (nothing after a stop).
-    std::string finish()
-    {
-        std::string out;
-        out.swap(m_held);
-        m_text += out;
-        return out;
-    }
-
-    bool stopped() const { return m_stopped; }
-    /// Everything returned so far.
-    const std::string& text() const { return m_text; }
-
-private:
-    std::vector<std::string> m_stops;
-    std::string m_held;
-    std::string m_text;
-    bool m_stopped = false;
-    bool m_trim = false;
-};
-
 /// One parsed /v1/chat/completions or /v1/completions request.
 struct ApiRequest {
     bool chat = true;
@@ -188,10 +118,14 @@ struct ApiRequest {
     ExpertChoice choice;
     GenerationOptions options;
     std::vector<std::string> stops;
+    /// "return_token_ids" (vLLM's extension): the response carries "prompt_token_ids".
+    bool returnTokenIds = false;
     std::string systemPrompt;
     /// The request's user and assistant messages, (role, content), oldest first.
     std::vector<std::pair<std::string, std::string>> turns;
     std::string prompt;
+    /// What the model reads: BOS and the prompt's tokens (empty when forwarding).
+    std::vector<int32_t> promptTokens;
     std::string routingText;
     /// The body as received: what a forward sends upstream (with its model replaced).
     json body;
@@ -383,6 +317,8 @@ ApiRequest parseRequest(
         r.stream = boolField(body, "stream");
     if (!chat && present(body, "echo"))
         r.echo = boolField(body, "echo");
+    if (present(body, "return_token_ids"))
+        r.returnTokenIds = boolField(body, "return_token_ids");
 
     GenerationOptions& o = r.options;
     for (const char* key : {"max_tokens", "max_completion_tokens"}) {
@@ -437,22 +373,30 @@ ApiRequest parseRequest(
             parsePrompt(body, r);
         return r;
     }
-    const int64_t context = engine.baseConfig().maxPositions;
     if (chat) {
         parseMessages(body, r);
-        // Room for the answer, but never less than half the context for the conversation.
-        const int64_t budget
-            = std::max<int64_t>(context / 2, context - 1 - int64_t(o.maxNewTokens));
-        r.prompt = buildChatPrompt(r.systemPrompt, r.turns, engine.tokenizer(), int(budget));
-    } else {
-        parsePrompt(body, r);
+        // The one chat turn (chatturn.h): its budget rule and template.
+        try {
+            const ChatTurn turn = prepareChatTurn(r.systemPrompt, r.turns, o, engine);
+            r.prompt = turn.prompt.text;
+            r.promptTokens = turn.prompt.tokens;
+        } catch (const PromptTooLongError& e) {
+            throw HttpError(400, e.what(), "invalid_request_error", "context_length_exceeded",
+                "messages");
+        }
+        return r;
     }
-    const int64_t promptTokens = 1 + int64_t(engine.tokenizer().encode(r.prompt).size());
+    parsePrompt(body, r);
+    const int64_t context = engine.baseConfig().maxPositions;
+    r.promptTokens = {engine.baseConfig().bosTokenId};
+    const std::vector<int32_t> text = engine.tokenizer().encode(r.prompt);
+    r.promptTokens.insert(r.promptTokens.end(), text.begin(), text.end());
+    const int64_t promptTokens = int64_t(r.promptTokens.size());
     if (promptTokens >= context)
         throw HttpError(400,
             "the prompt has " + std::to_string(promptTokens) + " tokens; the model's context holds "
                 + std::to_string(context) + " (hint: shorten the prompt)",
-            "invalid_request_error", "context_length_exceeded", "messages");
+            "invalid_request_error", "context_length_exceeded", "prompt");
     return r;
 }
 
@@ -465,20 +409,6 @@ std::string finishReason(const std::string& stopReason, bool stopSequence)
     if (stopReason == "length")
         return "length";
     return "stop";
-}
-
-// The answering expert's distance to the routing text (NaN for the base or when unknown).
-double answerDistance(const CompletionResult& result)
-{
-    if (result.answeredBy == "base")
-        return std::nan("");
-    for (const RouteCandidate& c : result.route.candidates) {
-        if (std::to_string(c.expert) == result.answeredBy)
-            return c.distance;
-    }
-    if (std::to_string(result.route.expert) == result.answeredBy)
-        return result.route.distance;
-    return std::nan("");
 }
 
 json candidatesJson(const RouteDecision& route)
@@ -527,20 +457,6 @@ json usageJson(const CompletionResult& result)
     return {{"prompt_tokens", prompt}, {"completion_tokens", completion},
         {"total_tokens", prompt + completion}};
 }
-
-/// What the record keeps of an answer (see ChatMessage), from the engine or an upstream.
-struct RecordedAnswer {
-    std::string text;
-    std::string answeredBy;
-    double distance = std::nan("");
-    std::string candidatesJson = "[]";
-    int promptTokens = 0;
-    int completionTokens = 0;
-    double latencySeconds = 0;
-    double firstTokenSeconds = 0;
-    double tokensPerSecond = 0;
-    std::string stopReason;
-};
 
 /// Who answers a request by this server's router: the decision (when there is a router), the
 /// answering expert (-1: the base) and what the "moin" field says of it.
@@ -591,9 +507,7 @@ struct Exchange {
     std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
     std::future<CompletionResult> future;
     /// Touched only on the engine's thread until the future is ready.
-    StopFilter filter {{}, false};
-    bool firstToken = true;
-    bool spacePending = false;
+    AnswerText filter {AnswerText::Kind::Chat};
     std::atomic<bool> clientGone {false};
 
     std::mutex mutex;
@@ -697,7 +611,9 @@ struct HttpApiServer::Impl {
         exchange->id = randomId(exchange->request.chat ? "chatcmpl-" : "cmpl-");
         exchange->created = int64_t(std::time(nullptr));
         exchange->received = Clock::now();
-        exchange->filter = StopFilter(exchange->request.stops, exchange->request.chat);
+        exchange->filter = AnswerText(
+            exchange->request.chat ? AnswerText::Kind::Chat : AnswerText::Kind::Continuation,
+            &engine.tokenizer(), exchange->request.stops);
 
         CompletionRequest completion;
         completion.prompt = exchange->request.prompt;
@@ -706,22 +622,8 @@ struct HttpApiServer::Impl {
         completion.options = exchange->request.options;
         completion.cancel = exchange->cancel;
         Exchange* raw = exchange.get(); // lives until the future is ready (the caller waits)
-        const Tokenizer* tokenizer = &engine.tokenizer();
-        completion.onToken = [raw, tokenizer](const std::string& delta, int32_t token) {
-            // A text completion continues the prompt: a first token that begins a word ("▁of")
-            // keeps its space, which decoding the new tokens alone drops ("The king" + "of").
-            std::string text = delta;
-            if (raw->firstToken && token >= 0) {
-                raw->firstToken = false;
-                raw->spacePending = !raw->request.chat
-                    && tokenizer->idToPiece(token).rfind("\xE2\x96\x81", 0) == 0;
-            }
-            if (raw->spacePending && !text.empty()) {
-                raw->spacePending = false;
-                if (text[0] != ' ')
-                    text.insert(0, 1, ' ');
-            }
-            const std::string out = raw->filter.push(text);
+        completion.onToken = [raw](const std::string& delta, int32_t token) {
+            const std::string out = raw->filter.push(delta, token);
             if (!out.empty()) {
                 std::lock_guard<std::mutex> lock(raw->mutex);
                 raw->ready += out;
@@ -768,13 +670,16 @@ struct HttpApiServer::Impl {
         }
     }
 
+    // A client that left after the whole answer was generated did not cut it: the record keeps
+    // why generation ended.
     std::string stopReasonOf(const Exchange& exchange, const CompletionResult& result) const
     {
-        if (exchange.clientGone)
+        const std::string& reason = result.generation.stopReason;
+        if (exchange.clientGone && (reason == "cancelled" || reason == "callback"))
             return "cancelled";
         if (exchange.filter.stopped())
             return "stop";
-        return result.generation.stopReason;
+        return reason;
     }
 
     void handleCompletion(const httplib::Request& req, httplib::Response& res, bool chat)
@@ -810,11 +715,15 @@ struct HttpApiServer::Impl {
             choice["message"] = {{"role", "assistant"}, {"content", text}};
         else
             choice["text"] = text;
-        const json body
+        if (r.returnTokenIds)
+            choice["token_ids"] = result.generation.tokens;
+        json body
             = {{"id", exchange->id}, {"object", chat ? "chat.completion" : "text_completion"},
                 {"created", exchange->created}, {"model", r.model}, {"system_fingerprint", nullptr},
                 {"choices", json::array({choice})}, {"usage", usageJson(result)},
                 {"moin", moinField(r, result)}};
+        if (r.returnTokenIds)
+            body["prompt_token_ids"] = r.promptTokens;
         ++completions;
         res.set_content(dumpJson(body), "application/json");
     }
@@ -852,6 +761,8 @@ struct HttpApiServer::Impl {
         first = chunk(*exchange, "", true);
         first["moin"] = moinField(
             exchange->request, routed.route, routed.answeredBy, routed.distance, routed.keywords);
+        if (exchange->request.returnTokenIds)
+            first["prompt_token_ids"] = exchange->request.promptTokens;
 
         res.set_header("Cache-Control", "no-cache");
         res.set_header("X-Accel-Buffering", "no");
@@ -998,16 +909,18 @@ struct HttpApiServer::Impl {
         return out;
     }
 
-    RecordedAnswer forwardedAnswer(const Routed& routed, const std::string& text,
-        const json& usage, double seconds, double firstTokenSeconds,
-        const std::string& stopReason) const
+    static ChatMessage forwardedAnswer(const ApiRequest& r, const Routed& routed,
+        const std::string& text, const json& usage, double seconds, double firstTokenSeconds,
+        const std::string& stopReason)
     {
-        RecordedAnswer answer;
-        answer.text = text;
+        ChatMessage answer;
+        answer.role = "assistant";
+        answer.content = text;
         answer.answeredBy = routed.answeredBy;
+        answer.expertChoice = r.choice.toString();
         answer.distance = routed.distance;
         if (routed.route)
-            answer.candidatesJson = dumpJson(candidatesJson(*routed.route));
+            answer.candidatesJson = candidatesToJson(routed.route->candidates);
         if (usage.is_object()) {
             answer.promptTokens = usage.value("prompt_tokens", 0);
             answer.completionTokens = usage.value("completion_tokens", 0);
@@ -1068,7 +981,7 @@ struct HttpApiServer::Impl {
         const json usage = answer.value("usage", json());
         answer["model"] = r.model;
         answer["moin"] = forwardMoinField(r, routed, model, seconds);
-        record(r, id, forwardedAnswer(routed, text, usage, seconds, seconds, finish));
+        record(r, id, forwardedAnswer(r, routed, text, usage, seconds, seconds, finish));
         ++completions;
         res.set_content(dumpJson(answer), "application/json");
     }
@@ -1123,7 +1036,7 @@ struct HttpApiServer::Impl {
             return;
         f.completed = true;
         record(f.request, f.id,
-            forwardedAnswer(f.routed, f.text, f.usage, secondsSince(f.received),
+            forwardedAnswer(f.request, f.routed, f.text, f.usage, secondsSince(f.received),
                 f.firstTokenSeconds, stopReason));
     }
 
@@ -1261,25 +1174,26 @@ struct HttpApiServer::Impl {
 
     void record(const Exchange& exchange, const CompletionResult& result, const std::string& answer)
     {
-        const GenerationResult& g = result.generation;
-        RecordedAnswer recorded;
-        recorded.text = answer;
-        recorded.answeredBy = result.answeredBy;
-        recorded.distance = answerDistance(result);
-        recorded.candidatesJson = dumpJson(candidatesJson(result.route));
-        recorded.promptTokens = g.promptTokens;
-        recorded.completionTokens = int(g.tokens.size());
-        recorded.latencySeconds = result.totalSeconds;
-        recorded.firstTokenSeconds = result.firstTokenSeconds;
-        recorded.tokensPerSecond
-            = g.decodeSeconds > 0 ? double(g.tokens.size()) / g.decodeSeconds : 0.0;
-        recorded.stopReason = stopReasonOf(exchange, result);
-        record(exchange.request, exchange.id, recorded);
+        const ApiRequest& r = exchange.request;
+        record(r, exchange.id,
+            turnOf(r).answer(result, answer, r.choice.toString(), stopReasonOf(exchange, result)));
     }
 
-    /// Records the request's messages and, unless it failed before any answer, the answer.
+    /// The request as a chat turn: what is recorded (the prompt was built in parseRequest).
+    static ChatTurn turnOf(const ApiRequest& r)
+    {
+        ChatTurn turn;
+        turn.systemPrompt = r.systemPrompt;
+        turn.turns = r.turns;
+        turn.question = r.routingText;
+        turn.options = r.options;
+        return turn;
+    }
+
+    /// Records the request's messages and, unless it failed before any answer, the answer: a
+    /// new conversation per request (the API is stateless).
     void record(const ApiRequest& r, const std::string& requestId,
-        const std::optional<RecordedAnswer>& answer)
+        const std::optional<ChatMessage>& answer)
     {
         if (options.workspaceDirectory.empty())
             return;
@@ -1287,43 +1201,11 @@ struct HttpApiServer::Impl {
             std::lock_guard<std::mutex> lock(recordMutex);
             if (!workspace)
                 workspace = Workspace::open(options.workspaceDirectory);
-            ConversationStore store(*workspace);
-            Conversation conversation;
-            conversation.title = utf8Prefix(r.routingText, 60);
-            conversation.systemPrompt = r.systemPrompt;
-            conversation.options = r.options;
-            conversation.expertChoice = r.choice.toString();
-            conversation.source = "api";
-            const int64_t id = store.create(conversation);
-            ChatMessage message;
-            message.conversationId = id;
-            if (!r.systemPrompt.empty()) {
-                message.role = "system";
-                message.content = r.systemPrompt;
-                store.addMessage(message);
-            }
-            for (const auto& [role, content] : r.turns) {
-                message.role = role;
-                message.content = content;
-                store.addMessage(message);
-            }
-            if (answer) {
-                ChatMessage answerMessage;
-                answerMessage.conversationId = id;
-                answerMessage.role = "assistant";
-                answerMessage.content = answer->text;
-                answerMessage.answeredBy = answer->answeredBy;
-                answerMessage.expertChoice = r.choice.toString();
-                answerMessage.distance = answer->distance;
-                answerMessage.candidatesJson = answer->candidatesJson;
-                answerMessage.promptTokens = answer->promptTokens;
-                answerMessage.completionTokens = answer->completionTokens;
-                answerMessage.latencySeconds = answer->latencySeconds;
-                answerMessage.firstTokenSeconds = answer->firstTokenSeconds;
-                answerMessage.tokensPerSecond = answer->tokensPerSecond;
-                answerMessage.stopReason = answer->stopReason;
-                store.addMessage(answerMessage);
-            }
+            Conversation settings;
+            settings.expertChoice = r.choice.toString();
+            settings.source = "api";
+            ChatSession::recordExchange(
+                *workspace, settings, turnOf(r), answer ? &*answer : nullptr);
             ++recorded;
         } catch (const std::exception& e) {
             ++recordFailures;

@@ -28,7 +28,7 @@ namespace {
 
 const char* const kAdapterFiles[] = {"adapter_config.json", "adapter_model.safetensors"};
 
-// The same prompt as buildChatPrompt() (conversations.cpp) without its truncation, so that an
+// The same prompt as buildChatPrompt() (chatturn.cpp) without its truncation, so that an
 // expert answers through vLLM's chat endpoint what it answers through ours.
 const char kChatTemplate[]
     = "{%- set ns = namespace(system='', text='') -%}\n"

@@ -74,7 +74,7 @@ void ChatEngine::close()
     m_engine.reset();
 }
 
-quint64 ChatEngine::submit(CompletionRequest request, QString* error)
+quint64 ChatEngine::submit(const ChatTurn& turn, const ExpertChoice& choice, QString* error)
 {
     if (!m_engine) {
         if (error)
@@ -85,12 +85,14 @@ quint64 ChatEngine::submit(CompletionRequest request, QString* error)
     const quint64 id = m_nextId++;
     auto stream = std::make_shared<Stream>();
     auto cancel = std::make_shared<CancelToken>();
+    CompletionRequest request = turn.request(choice);
     request.cancel = cancel;
-    request.onToken = [this, id, stream](const std::string& delta, int32_t) {
-        if (delta.empty())
+    request.onToken = [this, id, stream](const std::string& delta, int32_t token) {
+        const std::string text = stream->answer.push(delta, token);
+        if (text.empty())
             return true;
         std::lock_guard<std::mutex> lock(stream->mutex);
-        stream->buffer += delta;
+        stream->buffer += text;
         if (!stream->delivering) {
             stream->delivering = true;
             // Explicitly queued: this runs on the engine's decode thread.

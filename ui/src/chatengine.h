@@ -2,6 +2,7 @@
 // The serving engine of the open workspace, for the Chat view: opened on a worker thread,
 // requests submitted from the UI thread, their text and results delivered back as queued
 // signals.
+#include "moin/chatturn.h"
 #include "moin/serving.h"
 
 #include <QFutureWatcher>
@@ -44,9 +45,10 @@ public:
     /// close(), open() or destruction.
     ServingEngine* engine() const { return m_engine.get(); }
 
-    /// Queues a request (its onToken and cancel are set here). Returns its id (1, 2, ...), or 0
-    /// with `error` set when the engine refuses it (or is not open).
-    quint64 submit(CompletionRequest request, QString* error = nullptr);
+    /// Queues `turn`'s request to `choice`; its text arrives through an AnswerText(Chat), as the
+    /// API and `moin chat` show it. Returns its id (1, 2, ...), or 0 with `error` set when the
+    /// engine refuses it (or is not open).
+    quint64 submit(const ChatTurn& turn, const ExpertChoice& choice, QString* error = nullptr);
     /// Asks request `id` to stop at its next token; finished() still follows, with stop reason
     /// "cancelled".
     void cancel(quint64 id);
@@ -68,6 +70,7 @@ signals:
 private:
     /// Shared by the UI thread and the engine's decode thread.
     struct Stream {
+        AnswerText answer {AnswerText::Kind::Chat}; // the decode thread's own
         std::mutex mutex;
         std::string buffer; // guarded by mutex
         bool delivering = false; // guarded by mutex: a queued deliver() is on its way

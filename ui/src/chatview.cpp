@@ -15,9 +15,6 @@
 #include <QFileInfo>
 #include <QFrame>
 #include <QHBoxLayout>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
@@ -43,44 +40,20 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 
 namespace moin::ui {
 
 namespace {
 constexpr int kSaveDelayMs = 400;
-constexpr int kTitleChars = 48;
 constexpr int kInputMaxLines = 6;
 constexpr int kTranscriptMarginX = 26;
 constexpr int kTranscriptMarginY = 20;
 /// The subtitle of a conversation in the list (message count, last change).
 constexpr int kSubtitleRole = Qt::UserRole + 1;
 constexpr int kIdRole = Qt::UserRole;
-/// The title the workspace gives a conversation created without one.
-constexpr const char* kStoreDefaultTitle = "New conversation";
 
 QString fromStd(const std::string& text) { return QString::fromStdString(text); }
-
-/// A title from a question: its first words, at most kTitleChars characters.
-QString titleFrom(const QString& question)
-{
-    QString title = question.simplified();
-    if (title.size() > kTitleChars) {
-        title = title.left(kTitleChars);
-        const int space = title.lastIndexOf(QLatin1Char(' '));
-        if (space > kTitleChars / 2)
-            title = title.left(space);
-        title += QStringLiteral("…");
-    }
-    return title;
-}
-
-QString leftTrimmed(const QString& text)
-{
-    int start = 0;
-    while (start < text.size() && text.at(start).isSpace())
-        ++start;
-    return text.mid(start);
-}
 
 /// "14:05" today, otherwise the short date.
 QString shortWhen(const std::string& iso)
@@ -95,34 +68,6 @@ QString shortWhen(const std::string& iso)
     if (when.date() == QDate::currentDate())
         return locale.toString(when.time(), QStringLiteral("HH:mm"));
     return locale.toString(when.date(), QLocale::ShortFormat);
-}
-
-QString candidatesJson(const QList<QPair<int, float>>& candidates)
-{
-    QJsonArray array;
-    for (const auto& [expert, distance] : candidates)
-        array.append(QJsonObject{{"expert", expert}, {"distance", double(distance)}});
-    return QString::fromUtf8(QJsonDocument(array).toJson(QJsonDocument::Compact));
-}
-
-QList<QPair<int, float>> candidatesFrom(const std::string& json)
-{
-    QList<QPair<int, float>> out;
-    const QJsonArray array = QJsonDocument::fromJson(QByteArray::fromStdString(json)).array();
-    for (const QJsonValue& value : array) {
-        const QJsonObject object = value.toObject();
-        if (object.contains("expert"))
-            out.append({object.value("expert").toInt(), float(object.value("distance").toDouble())});
-    }
-    return out;
-}
-
-double tokensPerSecond(const GenerationResult& generation)
-{
-    // As `moin chat` and the HTTP API record it: tokens over the time from the first token on.
-    return generation.decodeSeconds > 0
-               ? double(generation.tokens.size()) / generation.decodeSeconds
-               : 0.0;
 }
 
 /// Two lines per conversation: the title, and its message count and last change, muted.
@@ -1127,7 +1072,8 @@ AnswerInfo ChatView::infoOf(const ChatMessage& message, const QString& query) co
     if (expert >= 0)
         info.keywords = m_keywords.value(expert);
     info.distance = message.distance;
-    info.candidates = candidatesFrom(message.candidatesJson);
+    for (const RouteCandidate& candidate : candidatesFromJson(message.candidatesJson))
+        info.candidates.append({candidate.expert, candidate.distance});
     info.query = query;
     info.completionTokens = message.completionTokens;
     info.tokensPerSecond = message.tokensPerSecond;
@@ -1149,12 +1095,7 @@ AnswerInfo ChatView::infoOf(const CompletionResult& result, const QString& choic
     }
     for (const RouteCandidate& candidate : result.route.candidates)
         info.candidates.append({candidate.expert, candidate.distance});
-    for (const auto& [candidate, distance] : info.candidates) {
-        if (candidate == expert) {
-            info.distance = distance;
-            break;
-        }
-    }
+    info.distance = answerDistance(result);
     info.query = query;
     info.completionTokens = int(result.generation.tokens.size());
     info.tokensPerSecond = tokensPerSecond(result.generation);
@@ -1232,11 +1173,11 @@ void ChatView::attachExchange(Exchange& exchange)
         Answer& answer = exchange.answers[i];
         AssistantMessage* widget = widgets[i];
         answer.widget = widget;
-        widget->setText(leftTrimmed(answer.text));
+        widget->setText(answer.text);
         if (!answer.error.isEmpty()) {
             widget->setError(answer.error);
         } else if (answer.done && answer.result) {
-            widget->setText(fromStd(answer.result->generation.text).trimmed());
+            widget->setText(fromStd(chatAnswerText(answer.result->generation.text)));
             widget->setInfo(infoOf(*answer.result, answer.choice, exchange.query));
         } else {
             widget->setStreaming(true, whoAnswers(answer.choice));
@@ -1320,30 +1261,25 @@ bool ChatView::ask(bool comparison)
     }
     saveSettings();
 
-    // The conversation: the shown one, or a new one named after the question.
-    ConversationStore store(*m_workspace);
-    Conversation conversation;
+    // The conversation: the shown one, or a new one (named after the question) with the panel's
+    // settings.
+    std::optional<ChatSession> session;
     try {
-        if (m_conversation == 0) {
+        if (m_conversation != 0) {
+            session.emplace(*m_workspace, m_conversation);
+        } else {
             Conversation fresh;
-            fresh.title = titleFrom(query).toStdString();
             fresh.source = "app";
             m_settings->applyTo(fresh);
-            m_conversation = store.create(fresh);
-        }
-        conversation = store.get(m_conversation);
-        if (conversation.messageCount == 0
-            && (conversation.title == kStoreDefaultTitle
-                || fromStd(conversation.title) == tr("New conversation"))) {
-            conversation.title = titleFrom(query).toStdString();
-            store.update(conversation);
+            session.emplace(*m_workspace, fresh);
         }
     } catch (const std::exception& e) {
         setStatus(QString::fromUtf8(e.what()), true);
         return false;
     }
+    session->setPlaceholderTitle(tr("New conversation").toStdString());
 
-    QStringList choices = {fromStd(conversation.expertChoice)};
+    QStringList choices = {fromStd(session->conversation().expertChoice)};
     if (comparison) {
         choices << m_settings->compareChoice();
         if (choices[0] == choices[1]) {
@@ -1354,69 +1290,38 @@ bool ChatView::ask(bool comparison)
         }
     }
 
-    // The prompt: the conversation so far (the first answer to each question) and the question,
-    // the oldest turns dropped to leave room for the answer.
-    std::string prompt;
+    // The prompt under the one budget rule (chatturn.h), then the question recorded.
+    ChatTurn turn;
     try {
-        std::vector<std::pair<std::string, std::string>> turns;
-        bool answered = true;
-        for (const ChatMessage& message : store.messages(m_conversation)) {
-            if (message.role == "user") {
-                turns.push_back({"user", message.content});
-                answered = false;
-            } else if (message.role == "assistant" && !answered) {
-                turns.push_back({"assistant", message.content});
-                answered = true;
-            }
-        }
-        turns.push_back({"user", query.toStdString()});
-        const int context = int(engine->baseConfig().maxPositions);
-        // The answer ends at the context's end: a prompt keeps at least a quarter of it.
-        const int budget =
-            std::max(context - conversation.options.maxNewTokens - 1, context / 4);
-        prompt = buildChatPrompt(conversation.systemPrompt, turns, engine->tokenizer(), budget);
-        const int tokens = int(engine->tokenizer().encode(prompt).size()) + 1;
-        if (tokens >= context) {
-            setStatus(tr("The question is too long: with the system prompt it has %1 tokens, "
-                         "and the model's context holds %2.")
-                          .arg(tokens)
-                          .arg(context),
-                      true);
-            return false;
-        }
-    } catch (const std::exception& e) {
-        setStatus(QString::fromUtf8(e.what()), true);
+        turn = session->ask(query.toStdString(), *engine);
+    } catch (const PromptTooLongError& e) {
+        setStatus(tr("The question is too long: with the system prompt it has %1 tokens, "
+                     "and the model's context holds %2.")
+                      .arg(e.promptTokens)
+                      .arg(e.context),
+                  true);
         return false;
-    }
-
-    try {
-        ChatMessage question;
-        question.conversationId = m_conversation;
-        question.role = "user";
-        question.content = query.toStdString();
-        store.addMessage(question);
     } catch (const std::exception& e) {
         setStatus(tr("The question was not recorded: %1").arg(QString::fromUtf8(e.what())),
                   true);
         return false;
     }
+    m_conversation = session->conversationId();
+    m_lastPrompt = turn.prompt;
 
     const int exchangeId = m_nextExchange++;
     Exchange& exchange = m_exchanges[exchangeId];
     exchange.conversation = m_conversation;
     exchange.query = query;
+    exchange.turn = turn;
     exchange.comparison = comparison;
     for (const QString& choice : choices) {
         Answer answer;
         answer.choice = choice;
-        CompletionRequest request;
-        request.prompt = prompt;
-        request.routingText = query.toStdString();
-        request.options = conversation.options;
         QString error;
         try {
-            request.expert = ExpertChoice::parse(choice.toStdString());
-            answer.request = m_engine->submit(std::move(request), &error);
+            answer.request =
+                m_engine->submit(turn, ExpertChoice::parse(choice.toStdString()), &error);
         } catch (const std::exception& e) {
             error = QString::fromUtf8(e.what());
         }
@@ -1467,13 +1372,14 @@ void ChatView::onText(quint64 request, const QString& text)
     Answer* answer = answerOf(request);
     if (!answer)
         return;
-    const bool started = !leftTrimmed(answer->text).isEmpty();
+    // The text comes through the turn's AnswerText: never whitespace first.
+    const bool started = !answer->text.isEmpty();
     answer->text += text;
     if (answer->widget) {
         if (started)
             answer->widget->appendText(text);
         else
-            answer->widget->setText(leftTrimmed(answer->text));
+            answer->widget->setText(answer->text);
     }
 }
 
@@ -1487,7 +1393,7 @@ void ChatView::onFinished(quint64 request, const CompletionResult& result)
     answer->result = result;
     if (answer->widget) {
         answer->widget->setStreaming(false);
-        answer->widget->setText(fromStd(result.generation.text).trimmed());
+        answer->widget->setText(fromStd(chatAnswerText(result.generation.text)));
         answer->widget->setInfo(
             infoOf(result, answer->choice, m_exchanges.at(exchangeId).query));
     }
@@ -1534,27 +1440,13 @@ void ChatView::record(const Exchange& exchange)
     if (!m_workspace)
         return;
     try {
-        ConversationStore store(*m_workspace);
+        ChatSession session(*m_workspace, exchange.conversation);
         for (const Answer& answer : exchange.answers) {
             if (!answer.result)
                 continue; // failed: nothing to record
             const CompletionResult& result = *answer.result;
-            const AnswerInfo info = infoOf(result, answer.choice, exchange.query);
-            ChatMessage message;
-            message.conversationId = exchange.conversation;
-            message.role = "assistant";
-            message.content = QString::fromStdString(result.generation.text).trimmed().toStdString();
-            message.answeredBy = result.answeredBy;
-            message.expertChoice = answer.choice.toStdString();
-            message.distance = info.distance;
-            message.candidatesJson = candidatesJson(info.candidates).toStdString();
-            message.promptTokens = result.generation.promptTokens;
-            message.completionTokens = info.completionTokens;
-            message.latencySeconds = result.totalSeconds;
-            message.firstTokenSeconds = result.firstTokenSeconds;
-            message.tokensPerSecond = info.tokensPerSecond;
-            message.stopReason = result.generation.stopReason;
-            store.addMessage(message);
+            session.record(exchange.turn.answer(result, chatAnswerText(result.generation.text),
+                                                answer.choice.toStdString()));
         }
     } catch (const std::exception& e) {
         setStatus(tr("The answer was not recorded: %1").arg(QString::fromUtf8(e.what())), true);

@@ -3,6 +3,7 @@
 // text routes to (or the base, or a chosen expert), streamed as it is generated, with a badge
 // saying who answered and how close the question was; a comparison of two answers side by side.
 #include "messagewidget.h"
+#include "moin/chatturn.h"
 #include "moin/conversations.h"
 #include "moin/serving.h"
 
@@ -114,6 +115,8 @@ public:
     QString noticeText() const;
     /// The status line under the question box.
     QString statusText() const;
+    /// The prompt of the last question sent: what the model read (ChatSession::ask).
+    const ChatPrompt& lastPrompt() const { return m_lastPrompt; }
 
 signals:
     /// An answer's badge was clicked: show where `query` went (`expert`, and the runner-ups as
@@ -146,6 +149,7 @@ private:
     struct Exchange {
         qint64 conversation = 0;
         QString query;
+        ChatTurn turn;
         bool comparison = false;
         std::vector<Answer> answers;
     };
@@ -193,6 +197,7 @@ private:
     ChatEngine* m_engine = nullptr;
     QString m_engineError;
     qint64 m_conversation = 0;
+    ChatPrompt m_lastPrompt;
     std::map<int, Exchange> m_exchanges;
     QHash<quint64, int> m_exchangeOf; // request id -> exchange id
     int m_nextExchange = 1;

@@ -84,12 +84,4 @@ private:
     Workspace& m_workspace;
 };
 
-/// A plain-text chat prompt for a base model that was not instruction-tuned:
-///   "<system>\n\nUser: ...\nAssistant: ...\nUser: ...\nAssistant:"
-/// Oldest turns are dropped (the system prompt and the last user turn are kept) until the
-/// prompt has at most `maxTokens` tokens by `tokenizer`.
-std::string buildChatPrompt(const std::string& systemPrompt,
-                            const std::vector<std::pair<std::string, std::string>>& turns,
-                            const Tokenizer& tokenizer, int maxTokens);
-
 } // namespace moin
