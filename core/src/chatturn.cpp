@@ -348,6 +348,7 @@ ChatMessage ChatTurn::answer(const CompletionResult& result, const std::string& 
     message.expertChoice = choice;
     message.distance = answerDistance(result);
     message.candidatesJson = candidatesToJson(result.route.candidates);
+    message.runId = runId;
     message.promptTokens = g.promptTokens;
     message.completionTokens = int(g.tokens.size());
     message.latencySeconds = result.totalSeconds;
@@ -364,6 +365,7 @@ ChatTurn prepareChatTurn(const std::string& systemPrompt, ChatTurns turns,
     ChatTurn turn;
     turn.systemPrompt = systemPrompt;
     turn.options = options;
+    turn.runId = engine.runId();
     for (const auto& [role, content] : turns) {
         if (role == "user")
             turn.question = content;

@@ -130,6 +130,8 @@ double tokensPerSecond(const GenerationResult& generation);
 struct ChatTurn {
     /// The conversation it belongs to (0: not recorded, the API's).
     int64_t conversationId = 0;
+    /// The clustering run whose router answers it (the engine's), recorded with the answer.
+    int64_t runId = 0;
     std::string systemPrompt;
     /// The history and the question (last user message).
     ChatTurns turns;
