@@ -319,6 +319,12 @@ const std::vector<Migration>& Workspace::schemaMigrations()
                      "  PRIMARY KEY (run_id, expert, cluster)"
                      ") WITHOUT ROWID;");
          }},
+        {8, "chunks HDBSCAN called noise",
+         [](Database& db) {
+             // Such a chunk keeps its nearest cluster in `cluster` (for training and routing);
+             // the flag lets the map show it as noise.
+             db.exec("ALTER TABLE chunk_clusters ADD COLUMN noise INTEGER NOT NULL DEFAULT 0");
+         }},
     };
     return steps;
 }
