@@ -4,6 +4,7 @@
 // top down by cutting the spanning tree's heaviest edge, recursively on point sets.
 #include "moin/error.h"
 #include "moin/hdbscan.h"
+#include "moin/layout.h"
 #include "testsupport.h"
 
 #include <QTest>
@@ -326,6 +327,7 @@ private slots:
     void chainedBlobsStayApart();
     void uniformNoiseIsNoise();
     void manyPointsApproximateNeighbours();
+    void umapReductionThenHdbscan();
     void spanningTreeMatchesKruskal();
     void spanningTreeHierarchy();
     void threadsDoNotChangeLabels();
@@ -418,6 +420,54 @@ void TestHdbscan::manyPointsApproximateNeighbours()
             groupsOf[result.labels[size_t(i)]].insert(data.truth[size_t(i)]);
     for (const auto& [cluster, groups] : groupsOf)
         QCOMPARE(int(groups.size()), 1);
+}
+
+void TestHdbscan::umapReductionThenHdbscan()
+{
+    // The MoIN-500 recipe on 48-dimensional blobs: UMAP to 8 dimensions (the layout's SGD in
+    // more than 2), then HDBSCAN finds the blobs.
+    Data data;
+    data.dim = 48;
+    std::mt19937 rng(29);
+    std::normal_distribution<float> normal(0.f, 1.f);
+    for (int g = 0; g < 4; ++g) {
+        std::vector<float> centre(48);
+        for (float& c : centre)
+            c = 2.0f * normal(rng);
+        addBlob(data, centre, 0.5f, 150, g, rng);
+    }
+    moin::LayoutOptions reduction;
+    reduction.dimensions = 8;
+    reduction.minDistance = 0.0;
+    reduction.epochs = 100;
+    reduction.threads = 1;
+    const std::vector<float> reduced
+        = moin::computeLayout(data.points.data(), data.size(), data.dim, reduction);
+    QCOMPARE(int64_t(reduced.size()), data.size() * 8);
+    for (const float v : reduced)
+        QVERIFY(std::isfinite(v));
+    // The reduction spreads over all 8 dimensions, not only the first two.
+    for (int c = 0; c < 8; ++c) {
+        double lo = reduced[size_t(c)], hi = lo;
+        for (int64_t i = 0; i < data.size(); ++i) {
+            lo = std::min(lo, double(reduced[size_t(i * 8 + c)]));
+            hi = std::max(hi, double(reduced[size_t(i * 8 + c)]));
+        }
+        QVERIFY2(hi - lo > 0.5, qPrintable(QString("dimension %1 spans %2").arg(c).arg(hi - lo)));
+    }
+    moin::HdbscanOptions options;
+    options.minClusterSize = 30;
+    const moin::HdbscanResult result = moin::hdbscan(reduced.data(), data.size(), 8, options);
+    QCOMPARE(result.clusters, 4);
+    Data reducedData = data;
+    reducedData.dim = 8;
+    reducedData.points = reduced;
+    checkGroupsFound(result, reducedData, 4, 0.95);
+    // PCA stays 2-D.
+    reduction.method = "pca";
+    QVERIFY(testsupport::errorOf([&] {
+        moin::computeLayout(data.points.data(), data.size(), data.dim, reduction);
+    }).contains("2-D only"));
 }
 
 void TestHdbscan::spanningTreeMatchesKruskal()

@@ -7,6 +7,7 @@
 //   bench_hdbscan --workspace DIR --runs A,B,...
 //       NMI of each stored run's clusters against the chunks' source files (the demo corpus's
 //       five domains); for an HDBSCAN run also over the chunks it did not call noise.
+#include "nmi.h"
 #include "moin/clustering.h"
 #include "moin/database.h"
 #include "moin/hdbscan.h"
@@ -89,30 +90,7 @@ double gib(int64_t bytes)
     return double(bytes) / double(1 << 30);
 }
 
-// Normalised mutual information, arithmetic mean of the entropies (scikit-learn's default):
-// MI(a, b) / ((H(a) + H(b)) / 2); 1 when the partitions agree up to renaming.
-double nmi(const std::vector<int>& a, const std::vector<int>& b)
-{
-    const double n = double(a.size());
-    std::map<int, double> ca, cb;
-    std::map<std::pair<int, int>, double> joint;
-    for (size_t i = 0; i < a.size(); ++i) {
-        ca[a[i]] += 1;
-        cb[b[i]] += 1;
-        joint[{ a[i], b[i] }] += 1;
-    }
-    auto entropy = [&](const std::map<int, double>& counts) {
-        double h = 0;
-        for (const auto& [label, count] : counts)
-            h -= count / n * std::log(count / n);
-        return h;
-    };
-    double mi = 0;
-    for (const auto& [pair, count] : joint)
-        mi += count / n * std::log(count * n / (ca[pair.first] * cb[pair.second]));
-    const double mean = (entropy(ca) + entropy(cb)) / 2;
-    return mean > 0 ? mi / mean : 1.0;
-}
+using moin::bench::nmi;
 
 int synthetic(const Args& args)
 {
