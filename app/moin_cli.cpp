@@ -523,8 +523,7 @@ void addCluster(CLI::App& app)
     cmd->callback([cmd, kOption] {
         const bool hdbscan = options.method == "hdbscan";
         if (!hdbscan && kOption->count() == 0)
-            throw CLI::RequiredError("-k (the number of clusters) is required with --method "
-                                     "kmeans");
+            throw CLI::RequiredError("-k (the number of clusters, for --method kmeans)");
         for (const char* name : {"--min-cluster-size", "--min-samples", "--reduce-dimensions"}) {
             if (!hdbscan && cmd->count(name) > 0)
                 throw CLI::ValidationError(std::string(name) + " applies to --method hdbscan only");
