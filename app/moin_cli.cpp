@@ -585,7 +585,23 @@ void addCluster(CLI::App& app)
     static moin::ClusterRunOptions options;
     static bool noActivate = false;
     cmd->add_option("DIR", dir, "Workspace folder")->required();
-    cmd->add_option("-k", options.kmeans.k, "Number of clusters (experts)")->required();
+    cmd->add_option("--method", options.method,
+                    "kmeans (k clusters) or hdbscan (UMAP to a few dimensions, then HDBSCAN: the "
+                    "number of clusters comes from the data)")
+        ->check(CLI::IsMember({"kmeans", "hdbscan"}))
+        ->capture_default_str();
+    auto* kOption =
+        cmd->add_option("-k", options.kmeans.k, "Number of clusters (experts); kmeans only");
+    cmd->add_option("--min-cluster-size", options.hdbscan.minClusterSize,
+                    "hdbscan: the smallest group that counts as a cluster")
+        ->capture_default_str();
+    cmd->add_option("--min-samples", options.hdbscan.minSamples,
+                    "hdbscan: neighbours (itself included) a chunk needs to be dense; larger "
+                    "calls more chunks noise; 0 = the minimum cluster size")
+        ->capture_default_str();
+    cmd->add_option("--reduce-dimensions", options.reduceDimensions,
+                    "hdbscan: dimensions UMAP reduces the embeddings to first")
+        ->capture_default_str();
     cmd->add_option("--embedder", options.embedder.kind, "tf-idf + SVD, or base-model states")
         ->check(CLI::IsMember({"tfidf", "model"}))
         ->capture_default_str();
@@ -607,10 +623,19 @@ void addCluster(CLI::App& app)
         ->check(CLI::IsMember({"umap", "pca"}))
         ->capture_default_str();
     cmd->add_flag("--no-activate", noActivate, "Keep the current active run");
-    cmd->callback([] {
+    cmd->callback([cmd, kOption] {
+        const bool hdbscan = options.method == "hdbscan";
+        if (!hdbscan && kOption->count() == 0)
+            throw CLI::RequiredError("-k (the number of clusters, for --method kmeans)");
+        for (const char* name : {"--min-cluster-size", "--min-samples", "--reduce-dimensions"}) {
+            if (!hdbscan && cmd->count(name) > 0)
+                throw CLI::ValidationError(std::string(name) + " applies to --method hdbscan only");
+        }
+        if (hdbscan && (kOption->count() > 0 || cmd->count("--balanced") > 0))
+            throw CLI::ValidationError("--method hdbscan finds the number of clusters itself; "
+                                       "-k and --balanced apply to kmeans only");
         options.activate = !noActivate;
-        options.embedder.validate();
-        options.kmeans.validate();
+        options.validate();
         moin::Workspace workspace = moin::Workspace::open(dir);
         if (options.embedder.kind == "model")
             std::fprintf(stderr, "precision: %s\n",
@@ -637,7 +662,14 @@ void addCluster(CLI::App& app)
             if (run.id == runId) {
                 std::cout << "Run " << runId << ": " << run.chunks << " chunks into " << run.k
                           << " clusters (" << run.embedder << ", " << run.dimensions
-                          << " dimensions) in " << run.seconds << " s; " << run.metrics << "\n";
+                          << " dimensions" << (hdbscan ? ", HDBSCAN" : "") << ") in "
+                          << run.seconds << " s; " << run.metrics << "\n";
+                const json metrics = json::parse(run.metrics);
+                if (hdbscan) {
+                    std::cout << metrics.value("noise", 0) << " chunks HDBSCAN called noise "
+                              << "are assigned to their nearest cluster for training and "
+                                 "routing, and shown as noise on the map\n";
+                }
             }
         }
     });

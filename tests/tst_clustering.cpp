@@ -100,6 +100,8 @@ private slots:
     void modelEmbedderRun();
     void cancelledRunStoresNothing();
     void routerRefusesDamagedCentroids();
+    void hdbscanRunKeepsNoiseForTheMap();
+    void hdbscanRunRefusesBadOptions();
 
 private:
     QTemporaryDir m_tmp;
@@ -607,6 +609,174 @@ void TestClustering::routerRefusesDamagedCentroids()
     QVERIFY2(message.contains("centroids.f32") && message.contains("truncated"),
              qPrintable(message));
     QCOMPARE(moin::Router::open(*m_workspace, runId).runId(), runId);
+}
+
+void TestClustering::hdbscanRunKeepsNoiseForTheMap()
+{
+    // Eight chunks that mix the three topics' words: between the topics, too few to be a
+    // cluster of their own.
+    QFile mixed(m_tmp.filePath("mixed.jsonl"));
+    QVERIFY(mixed.open(QIODevice::WriteOnly));
+    for (int i = 0; i < 8; ++i) {
+        std::mt19937 rng(uint32_t(500 + i));
+        QStringList words;
+        for (int w = 0; w < 40; ++w)
+            words << kTopics[rng() % 3][rng() % 8];
+        const QJsonObject line{{"text", words.join(' ') + QString(" mixed%1").arg(i)}};
+        mixed.write(QJsonDocument(line).toJson(QJsonDocument::Compact) + "\n");
+    }
+    mixed.close();
+    moin::ImportOptions import;
+    import.chunkTokens = 512;
+    QCOMPARE(moin::importCorpus(*m_workspace, {mixed.fileName().toStdString()}, import)
+                 .chunksAdded,
+             int64_t(8));
+
+    struct Run {
+        int64_t id = 0;
+        std::vector<std::string> phases;
+        moin::ClusterRunInfo info;
+        QJsonObject metrics;
+        std::vector<moin::ChunkPlacement> placements;
+    };
+    auto cluster = [&](const moin::ClusterRunOptions& options) {
+        Run run;
+        run.id = moin::runClustering(*m_workspace, options,
+                                     [&](const std::string& phase, double) {
+                                         if (run.phases.empty() || run.phases.back() != phase)
+                                             run.phases.push_back(phase);
+                                     });
+        for (const auto& info : moin::listClusterRuns(*m_workspace))
+            if (info.id == run.id)
+                run.info = info;
+        run.metrics =
+            QJsonDocument::fromJson(QByteArray::fromStdString(run.info.metrics)).object();
+        run.placements = moin::listPlacements(*m_workspace, run.id);
+        return run;
+    };
+    auto saw = [](const Run& run, const std::string& phase) {
+        return std::find(run.phases.begin(), run.phases.end(), phase) != run.phases.end();
+    };
+    // The 120 topic chunks (the first ones; documents alternate topics) are the three topics.
+    auto topicsFound = [](const Run& run) {
+        std::vector<int32_t> found;
+        std::vector<int> topics;
+        for (size_t i = 0; i < 120; ++i) {
+            found.push_back(run.placements[i].cluster);
+            topics.push_back(
+                int((run.placements[i].chunkId - run.placements.front().chunkId) % 3));
+        }
+        return samePartition(found, topics);
+    };
+
+    // 1. The paper's recipe: the 256-dimensional tf-idf embeddings reduced by UMAP to 8.
+    moin::ClusterRunOptions options;
+    options.method = "hdbscan";
+    options.hdbscan.minClusterSize = 10;
+    options.layout.threads = 1; // the same reduction every time
+    options.layout.epochs = 100;
+    options.activate = false;
+    const Run reduced = cluster(options);
+    QVERIFY(reduced.id > 0);
+    QVERIFY(saw(reduced, "reducing dimensions") && saw(reduced, "HDBSCAN"));
+    QVERIFY(!saw(reduced, "k-means"));
+    QCOMPARE(reduced.info.k, 3); // the three topics, found from the data
+    QCOMPARE(reduced.metrics["reduced_dimensions"].toInt(), 8);
+    QCOMPARE(reduced.placements.size(), size_t(128));
+    QVERIFY(topicsFound(reduced));
+    const QJsonObject parameters =
+        QJsonDocument::fromJson(QByteArray::fromStdString(reduced.info.parameters)).object();
+    QCOMPARE(parameters["method"].toString(), QString("hdbscan"));
+    QCOMPARE(parameters["min_samples"].toInt(), 10); // minClusterSize when not set
+
+    // 2. Embeddings of 8 dimensions are clustered as they are; there the mixed chunks lie
+    // between the topics and HDBSCAN calls some of them noise.
+    options.embedder.dimensions = 8;
+    const Run run = cluster(options);
+    QVERIFY(run.id > 0);
+    QVERIFY(!saw(run, "reducing dimensions"));
+    QCOMPARE(run.info.k, 3);
+    QCOMPARE(run.metrics["noise_assignment"].toString(), QString("nearest cluster"));
+    const auto noise = std::count_if(run.placements.begin(), run.placements.end(),
+                                     [](const moin::ChunkPlacement& p) { return p.noise; });
+    QCOMPARE(int64_t(noise), int64_t(run.metrics["noise"].toInt()));
+    QVERIFY2(noise > 0 && noise < 30, qPrintable(QString::number(noise)));
+    QVERIFY(topicsFound(run));
+
+    // Noise joined the nearest mean of the clustered chunks; the stored centroids are the
+    // means of the final assignment (brute force, in double).
+    const std::string dir = moin::clusterRunDirectory(*m_workspace, run.id);
+    const moin::VectorFile embeddings = moin::readVectorFile(dir + "/embeddings.f32");
+    const moin::VectorFile centroids = moin::readVectorFile(dir + "/centroids.f32");
+    const int64_t d = embeddings.cols;
+    QCOMPARE(d, int64_t(8));
+    QCOMPARE(centroids.rows, int64_t(3));
+    const auto& placements = run.placements;
+    auto meansOf = [&](bool withNoise) {
+        std::vector<double> sums(size_t(3 * d), 0.0);
+        std::vector<int> counts(3, 0);
+        for (size_t i = 0; i < placements.size(); ++i) {
+            if (placements[i].noise && !withNoise)
+                continue;
+            const int c = placements[i].cluster;
+            ++counts[size_t(c)];
+            for (int64_t t = 0; t < d; ++t)
+                sums[size_t(c * d + t)] += embeddings.values[size_t(int64_t(i) * d + t)];
+        }
+        for (int c = 0; c < 3; ++c)
+            for (int64_t t = 0; t < d; ++t)
+                sums[size_t(c * d + t)] /= counts[size_t(c)];
+        return sums;
+    };
+    const std::vector<double> finalMeans = meansOf(true), clusteredMeans = meansOf(false);
+    for (size_t j = 0; j < finalMeans.size(); ++j)
+        QVERIFY(std::abs(finalMeans[j] - centroids.values[j]) < 1e-5);
+    for (size_t i = 0; i < placements.size(); ++i) {
+        if (!placements[i].noise)
+            continue;
+        std::vector<double> distance(3, 0.0);
+        for (int c = 0; c < 3; ++c)
+            for (int64_t t = 0; t < d; ++t) {
+                const double diff = embeddings.values[size_t(int64_t(i) * d + t)]
+                                    - clusteredMeans[size_t(c * d + t)];
+                distance[size_t(c)] += diff * diff;
+            }
+        QCOMPARE(int(std::min_element(distance.begin(), distance.end()) - distance.begin()),
+                 placements[i].cluster);
+    }
+    // The router sends every topic chunk to its stored cluster. (A chunk at a cluster's edge
+    // may be nearer another cluster's centroid: HDBSCAN's clusters are not Voronoi cells.)
+    const moin::Router router = moin::Router::open(*m_workspace, run.id);
+    const auto chunks = moin::findChunks(*m_workspace, "", 1000);
+    std::vector<std::string> texts;
+    for (size_t i = 0; i < 120; ++i)
+        texts.push_back(chunks[i].text);
+    const auto decisions = router.route(texts, 1);
+    for (size_t i = 0; i < texts.size(); ++i)
+        QCOMPARE(decisions[i].expert, placements[i].cluster);
+}
+
+void TestClustering::hdbscanRunRefusesBadOptions()
+{
+    const size_t runsBefore = moin::listClusterRuns(*m_workspace).size();
+    moin::ClusterRunOptions options;
+    options.method = "hdbscan";
+    options.layout.epochs = 20;
+    // 120 chunks cannot split into two clusters of 100: nothing stored, the value named.
+    options.hdbscan.minClusterSize = 100;
+    const QString none = testsupport::errorOf([&] { moin::runClustering(*m_workspace, options); });
+    QVERIFY2(none.contains("no cluster") && none.contains("100"), qPrintable(none));
+    QCOMPARE(moin::listClusterRuns(*m_workspace).size(), runsBefore);
+    const QDir indexes(QString::fromStdString(m_workspace->indexesDirectory()));
+    QCOMPARE(indexes.entryList(QDir::Dirs | QDir::NoDotAndDotDot).size(), int(runsBefore));
+    options.hdbscan.minClusterSize = 10;
+    options.reduceDimensions = 40;
+    QVERIFY(testsupport::errorOf([&] { moin::runClustering(*m_workspace, options); })
+                .contains("got 40"));
+    options.method = "dbscan";
+    QVERIFY(testsupport::errorOf([&] { moin::runClustering(*m_workspace, options); })
+                .contains("\"dbscan\""));
+    QCOMPARE(moin::listClusterRuns(*m_workspace).size(), runsBefore);
 }
 
 QTEST_GUILESS_MAIN(TestClustering)

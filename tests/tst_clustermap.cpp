@@ -180,6 +180,7 @@ private slots:
     void cancelledRunStoresNothing();
     void makeActiveSwitchesTheActiveRun();
     void mainWindowShowsTheMap();
+    void dialogRunsHdbscan();
 
 private:
     /// A view on the shared workspace, shown and loaded.
@@ -833,6 +834,54 @@ void TestClusterMap::mainWindowShowsTheMap()
     window.closeWorkspace();
     QCOMPARE(view->shownRun(), qint64(0));
     QCOMPARE(view->plottedPointCount(), qint64(0));
+}
+
+void TestClusterMap::dialogRunsHdbscan()
+{
+    ClusterRunDialog dialog(m_directory, kChunks);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    auto* method = dialog.findChild<QComboBox*>("method");
+    auto* clusters = dialog.findChild<QSpinBox*>("clusters");
+    auto* minClusterSize = dialog.findChild<QSpinBox*>("minClusterSize");
+    QVERIFY(clusters->isVisible() && !minClusterSize->isVisible());
+    // Each method shows its own settings.
+    method->setCurrentIndex(method->findData("hdbscan"));
+    QVERIFY(!clusters->isVisible() && !dialog.findChild<QCheckBox*>("balanced")->isVisible());
+    QVERIFY(minClusterSize->isVisible());
+    QVERIFY(dialog.findChild<QSpinBox*>("minSamples")->isVisible());
+    QCOMPARE(dialog.findChild<QSpinBox*>("reduceDimensions")->value(), 8);
+    minClusterSize->setValue(10);
+    saveScreenshot(dialog, "cluster-run-dialog-hdbscan");
+    QCOMPARE(dialog.options().method, std::string("hdbscan"));
+    QCOMPARE(dialog.options().hdbscan.minClusterSize, 10);
+
+    QSignalSpy finished(&dialog, &ClusterRunDialog::runFinished);
+    QSignalSpy stopped(&dialog, &ClusterRunDialog::runStopped);
+    QVERIFY(dialog.start());
+    QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !stopped.isEmpty(), 120000);
+    QVERIFY2(stopped.isEmpty(), qPrintable(stopped.value(0).value(0).toString()));
+    const qint64 runId = finished.first().at(0).toLongLong();
+    const auto runs = moin::listClusterRuns(*m_workspace);
+    QCOMPARE(runs.back().id, runId);
+    QCOMPARE(runs.back().k, 3); // the three topics, found by HDBSCAN
+    QCOMPARE(moin::activeClusterRun(*m_workspace), runId);
+
+    // The map draws every chunk; those HDBSCAN called noise on their own grey graph.
+    ClusterMapView view;
+    openView(view);
+    if (QTest::currentTestFailed())
+        return;
+    QCOMPARE(view.shownRun(), runId);
+    QCOMPARE(view.plottedPointCount(), qint64(kChunks));
+    qint64 noise = 0;
+    for (const auto& p : moin::listPlacements(*m_workspace, runId))
+        noise += p.noise;
+    auto* noiseGraph = view.plot()->findChild<QCPGraph*>("noisePoints");
+    QVERIFY(noiseGraph);
+    QCOMPARE(qint64(noiseGraph->dataCount()), noise);
+    QVERIFY(labelText(view, "runInfo").contains("HDBSCAN"));
+    saveScreenshot(view, "cluster-map-hdbscan");
 }
 
 QTEST_MAIN(TestClusterMap)

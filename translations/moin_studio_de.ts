@@ -904,16 +904,16 @@
         <source>no questions</source>
         <translation>keine Fragen</translation>
     </message>
+    <message>
+        <source>%L1 (HDBSCAN, minimum size %L2); %L3 noise chunks (grey), each trained and routed with its nearest cluster</source>
+        <translation>%L1 (HDBSCAN, Mindestgröße %L2); %L3 Rausch-Abschnitte (grau), jeder mit seinem nächsten Cluster trainiert und geroutet</translation>
+    </message>
 </context>
 <context>
     <name>moin::ui::ClusterRunDialog</name>
     <message>
         <source>New clustering run</source>
         <translation>Neuer Clustering-Lauf</translation>
-    </message>
-    <message>
-        <source>Group the %L1 chunks of the corpus into &lt;b&gt;k&lt;/b&gt; clusters; each cluster will train one expert. The new run is kept beside the earlier ones.</source>
-        <translation>Die %L1 Abschnitte des Korpus in &lt;b&gt;k&lt;/b&gt; Cluster gruppieren; jeder Cluster trainiert einen Experten. Der neue Lauf wird neben den früheren aufbewahrt.</translation>
     </message>
     <message>
         <source>tf-idf + SVD (fast, no model needed)</source>
@@ -1066,6 +1066,66 @@
     <message>
         <source>The run failed: %1</source>
         <translation>Der Lauf ist fehlgeschlagen: %1</translation>
+    </message>
+    <message>
+        <source>Group the %L1 chunks of the corpus into clusters; each cluster will train one expert. The new run is kept beside the earlier ones.</source>
+        <translation>Die %L1 Abschnitte des Korpus in Cluster gruppieren; jeder Cluster trainiert einen Experten. Der neue Lauf wird neben den früheren aufbewahrt.</translation>
+    </message>
+    <message>
+        <source>k-means (you choose k)</source>
+        <translation>k-means (Sie wählen k)</translation>
+    </message>
+    <message>
+        <source>HDBSCAN (finds the number of clusters)</source>
+        <translation>HDBSCAN (findet die Zahl der Cluster selbst)</translation>
+    </message>
+    <message>
+        <source>k-means makes exactly k clusters (the paper&apos;s MoIN-5k). HDBSCAN reduces the embeddings with UMAP, then finds dense groups, as many as the data has (the paper&apos;s MoIN-500); chunks in sparse regions are noise: shown grey on the map, and trained and routed with their nearest cluster.</source>
+        <translation>k-means bildet genau k Cluster (MoIN-5k des Papers). HDBSCAN reduziert die Einbettungen mit UMAP und findet dann dichte Gruppen, so viele, wie die Daten haben (MoIN-500 des Papers); Abschnitte in dünn besetzten Bereichen sind Rauschen: auf der Karte grau gezeigt und mit ihrem nächsten Cluster trainiert und geroutet.</translation>
+    </message>
+    <message>
+        <source>HDBSCAN: the smallest group of chunks that counts as a cluster; larger values give fewer, bigger clusters</source>
+        <translation>HDBSCAN: die kleinste Gruppe von Abschnitten, die als Cluster zählt; größere Werte ergeben weniger, größere Cluster</translation>
+    </message>
+    <message>
+        <source>same as the minimum cluster size</source>
+        <translation>wie die Mindest-Clustergröße</translation>
+    </message>
+    <message>
+        <source>HDBSCAN: how many neighbours (itself included) a chunk needs to lie in a dense region; larger values call more chunks noise</source>
+        <translation>HDBSCAN: wie viele Nachbarn (er selbst eingeschlossen) ein Abschnitt braucht, um in einem dichten Bereich zu liegen; größere Werte erklären mehr Abschnitte zu Rauschen</translation>
+    </message>
+    <message>
+        <source>HDBSCAN: the dimensions UMAP reduces the embeddings to before clustering (the paper&apos;s recipe; 5 to 10 works well)</source>
+        <translation>HDBSCAN: auf wie viele Dimensionen UMAP die Einbettungen vor dem Clustern reduziert (das Rezept des Papers; 5 bis 10 bewährt sich)</translation>
+    </message>
+    <message>
+        <source>&amp;Method:</source>
+        <translation>&amp;Methode:</translation>
+    </message>
+    <message>
+        <source>Minimum cluster si&amp;ze:</source>
+        <translation>Mindest-Cluster&amp;größe:</translation>
+    </message>
+    <message>
+        <source>Minimum sam&amp;ples:</source>
+        <translation>Mindest-&amp;Stichproben:</translation>
+    </message>
+    <message>
+        <source>&amp;Reduce to dimensions:</source>
+        <translation>&amp;Reduzieren auf Dimensionen:</translation>
+    </message>
+    <message>
+        <source>the minimum cluster size is %1 but the corpus has only %2 chunks</source>
+        <translation>die Mindest-Clustergröße ist %1, aber das Korpus hat nur %2 Abschnitte</translation>
+    </message>
+    <message>
+        <source>Reducing the embeddings&apos; dimensions (UMAP)</source>
+        <translation>Dimensionen der Einbettungen reduzieren (UMAP)</translation>
+    </message>
+    <message>
+        <source>Grouping the chunks (HDBSCAN)</source>
+        <translation>Abschnitte gruppieren (HDBSCAN)</translation>
     </message>
 </context>
 <context>

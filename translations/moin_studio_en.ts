@@ -864,15 +864,15 @@
         <source>“%1” → cluster %2</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>%L1 (HDBSCAN, minimum size %L2); %L3 noise chunks (grey), each trained and routed with its nearest cluster</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>moin::ui::ClusterRunDialog</name>
     <message>
         <source>New clustering run</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Group the %L1 chunks of the corpus into &lt;b&gt;k&lt;/b&gt; clusters; each cluster will train one expert. The new run is kept beside the earlier ones.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1025,6 +1025,66 @@
     </message>
     <message>
         <source>The run failed: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Group the %L1 chunks of the corpus into clusters; each cluster will train one expert. The new run is kept beside the earlier ones.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>k-means (you choose k)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HDBSCAN (finds the number of clusters)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>k-means makes exactly k clusters (the paper&apos;s MoIN-5k). HDBSCAN reduces the embeddings with UMAP, then finds dense groups, as many as the data has (the paper&apos;s MoIN-500); chunks in sparse regions are noise: shown grey on the map, and trained and routed with their nearest cluster.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HDBSCAN: the smallest group of chunks that counts as a cluster; larger values give fewer, bigger clusters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>same as the minimum cluster size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HDBSCAN: how many neighbours (itself included) a chunk needs to lie in a dense region; larger values call more chunks noise</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HDBSCAN: the dimensions UMAP reduces the embeddings to before clustering (the paper&apos;s recipe; 5 to 10 works well)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Method:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Minimum cluster si&amp;ze:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Minimum sam&amp;ples:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Reduce to dimensions:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the minimum cluster size is %1 but the corpus has only %2 chunks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reducing the embeddings&apos; dimensions (UMAP)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Grouping the chunks (HDBSCAN)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1879,10 +1939,6 @@ Files finished before the error stay imported. Fix the cause and import again; f
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>&lt;h3&gt;MoIN Studio %1&lt;/h3&gt;&lt;p&gt;Train, inspect and chat with a mixture of introvert experts: one LoRA adapter per semantic group of a corpus, on a frozen base model, each query answered by its nearest expert.&lt;/p&gt;&lt;table&gt;&lt;tr&gt;&lt;td&gt;Qt&lt;/td&gt;&lt;td&gt;%2&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;LibTorch&lt;/td&gt;&lt;td&gt;%3&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;FAISS&lt;/td&gt;&lt;td&gt;%4&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;SQLite&lt;/td&gt;&lt;td&gt;%5&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;QCustomPlot&lt;/td&gt;&lt;td&gt;%6&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Device&lt;/td&gt;&lt;td&gt;%7&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>About MoIN Studio</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1908,6 +1964,22 @@ Files finished before the error stay imported. Fix the cause and import again; f
     </message>
     <message>
         <source>MoIN Studio could not start itself again; quit and start it as usual.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not reported (the BLAS is not OpenBLAS)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (OPENBLAS_CORETYPE chosen by MoIN Studio for this CPU)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (OPENBLAS_CORETYPE=%2, set by you)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;h3&gt;MoIN Studio %1&lt;/h3&gt;&lt;p&gt;Train, inspect and chat with a mixture of introvert experts: one LoRA adapter per semantic group of a corpus, on a frozen base model, each query answered by its nearest expert.&lt;/p&gt;&lt;table&gt;&lt;tr&gt;&lt;td&gt;Qt&lt;/td&gt;&lt;td&gt;%2&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;LibTorch&lt;/td&gt;&lt;td&gt;%3&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;FAISS&lt;/td&gt;&lt;td&gt;%4&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;SQLite&lt;/td&gt;&lt;td&gt;%5&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;QCustomPlot&lt;/td&gt;&lt;td&gt;%6&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Device&lt;/td&gt;&lt;td&gt;%7&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;BLAS kernels&lt;/td&gt;&lt;td&gt;%8&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -2050,6 +2122,158 @@ Files finished before the error stay imported. Fix the cause and import again; f
     </message>
     <message>
         <source>Skipped lines</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>moin::ui::SpecialisationPanel</name>
+    <message>
+        <source>Do the experts specialise?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Each expert scored on every cluster&apos;s held-out chunks: blue where it lowers the base&apos;s perplexity, red where it raises it. An expert should be bluest on its own cluster (outlined); its margin is that reduction minus its best one elsewhere.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Compute</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Score every trained expert and the base on every cluster&apos;s held-out chunks (off the interface; the results are kept in the workspace and only what changed is scored again)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop after the perplexity being computed; what is done is kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cluster (held-out chunks)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Expert</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Perplexity reduction against the base</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Own cluster</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Best other</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Margin</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Perplexity reduction against the base on the expert&apos;s own cluster</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Its largest reduction on any other cluster, and which</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Own reduction minus the best other one, in percentage points: negative when the expert helps another cluster more than its own</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Loading the base model and the held-out chunks…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>too few steps for its cluster&apos;s size: its training read %1 epochs of the cluster&apos;s text, so it learned the corpus&apos;s common style first (train it again with more steps)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>its cluster overlaps cluster %1 on the map: %2 % of its points lie nearer to that cluster&apos;s centre (cluster into fewer groups, or with the model embedder)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>its cluster is small: %L1 chunks against a median of %L2 (cluster into fewer groups, or balanced)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it helps cluster %1 as much as its own: what it learned is common to both groups (train it longer, or merge the two clusters)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading the stored results…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Expert %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (cluster %2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 pt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Expert %1 helps cluster %2 more than its own. Likely: %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Every expert helps its own cluster more than any other.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Experts that help another cluster more than their own:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Expert %1 (margin %2 pt, best on cluster %3):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancelled: %L1 perplexities computed are kept; Refresh continues.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%L1 of %L2 perplexities are missing or out of date (an expert was trained again): press Refresh.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 experts on %2 clusters%3.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>, each on its own, 8 nearest and 8 random clusters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Expert %1 on cluster %2: not scored (sampled)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Expert %1 on cluster %2%3
+Perplexity %4 (base %5): %6</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> (its own)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -2920,6 +3144,22 @@ Files finished before the error stay imported. Fix the cause and import again; f
     </message>
     <message>
         <source>Training started on the Slurm cluster: queued jobs are submitted with sbatch as one job array.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Jobs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The training jobs, their progress and loss curves</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Specialisation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Each expert scored on every cluster: does it help its own group more than the others?</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -482,6 +482,81 @@ void writeVectorFile(const std::string& path, const float* values, int64_t rows,
     file.commit();
 }
 
+void ClusterRunOptions::validate() const
+{
+    embedder.validate();
+    if (method == "kmeans") {
+        kmeans.validate();
+    } else if (method == "hdbscan") {
+        hdbscan.validate();
+        if (reduceDimensions < 2 || reduceDimensions > 16)
+            throw Error("the dimensions to reduce to before HDBSCAN must be between 2 and 16; got "
+                        + std::to_string(reduceDimensions));
+    } else {
+        throw Error("the clustering method must be \"kmeans\" or \"hdbscan\"; got \"" + method
+                    + "\"");
+    }
+    layout.validate();
+}
+
+namespace {
+
+// k clusters from HDBSCAN's labels in the shape k-means gives them: the noise points (label -1)
+// join the cluster whose centroid (mean of its clustered points) is nearest, searched as the
+// router searches; then the centroids become the means of that final assignment, so that
+// routing and training see every chunk in a cluster.
+KMeansResult clustersFromLabels(const float* x, int64_t n, int64_t d,
+                                const std::vector<int32_t>& labels, int k)
+{
+    auto means = [&](const std::vector<int32_t>& assignment, std::vector<int64_t>& sizes) {
+        std::vector<double> sums(size_t(k * d), 0.0);
+        sizes.assign(size_t(k), 0);
+        for (int64_t i = 0; i < n; ++i) {
+            const int32_t c = assignment[size_t(i)];
+            if (c < 0)
+                continue;
+            ++sizes[size_t(c)];
+            for (int64_t t = 0; t < d; ++t)
+                sums[size_t(c * d + t)] += x[i * d + t];
+        }
+        std::vector<float> centroids(size_t(k * d));
+        for (int c = 0; c < k; ++c)
+            for (int64_t t = 0; t < d; ++t)
+                centroids[size_t(c * d + t)] =
+                    float(sums[size_t(c * d + t)] / double(std::max<int64_t>(1, sizes[size_t(c)])));
+        return centroids;
+    };
+    KMeansResult result;
+    result.assignment = labels;
+    std::vector<int64_t> noise;
+    for (int64_t i = 0; i < n; ++i)
+        if (labels[size_t(i)] < 0)
+            noise.push_back(i);
+    if (!noise.empty()) {
+        const CentroidSearch search(means(labels, result.sizes), k, d);
+        std::vector<float> rows(size_t(int64_t(noise.size()) * d));
+        for (size_t j = 0; j < noise.size(); ++j)
+            std::copy(x + noise[j] * d, x + (noise[j] + 1) * d, rows.begin() + int64_t(j) * d);
+        std::vector<int32_t> nearest(noise.size());
+        std::vector<float> unused(noise.size());
+        search.search(rows.data(), int64_t(noise.size()), 1, nearest.data(), unused.data());
+        for (size_t j = 0; j < noise.size(); ++j)
+            result.assignment[size_t(noise[j])] = nearest[j];
+    }
+    result.centroids = means(result.assignment, result.sizes);
+    result.distances.resize(size_t(n));
+    double total = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        result.distances[size_t(i)] = squaredDistance(
+            x + i * d, result.centroids.data() + int64_t(result.assignment[size_t(i)]) * d, d);
+        total += result.distances[size_t(i)];
+    }
+    result.objective = total / double(n);
+    return result;
+}
+
+} // namespace
+
 VectorFile readRunCentroids(Workspace& workspace, int64_t runId)
 {
     return readVectorFile(
@@ -492,8 +567,8 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
                       const ClusterProgress& onProgress, const CancelToken* cancel,
                       const LanguageModel* model)
 {
-    options.embedder.validate();
-    options.kmeans.validate();
+    options.validate();
+    const bool useHdbscan = options.method == "hdbscan";
     const auto started = std::chrono::steady_clock::now();
     auto report = [&](const std::string& phase, double fraction) {
         if (onProgress)
@@ -516,7 +591,7 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
     const auto n = int64_t(ids.size());
     if (n == 0)
         throw Error("the workspace has no chunks to cluster; import a corpus first (moin import)");
-    if (n < options.kmeans.k) {
+    if (!useHdbscan && n < options.kmeans.k) {
         throw Error("clustering into " + std::to_string(options.kmeans.k)
                     + " clusters needs at least as many chunks; the corpus has "
                     + std::to_string(n));
@@ -530,20 +605,29 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
     }
 
     // The run's number is reserved now so that its files have a folder.
-    const json parameters = {{"embedder", embedderKey(options.embedder)},
-                             {"k", options.kmeans.k},
-                             {"iterations", options.kmeans.iterations},
-                             {"seed", options.kmeans.seed},
-                             {"balanced", options.kmeans.balanced},
-                             {"max_cluster_size_factor", options.kmeans.maxClusterSizeFactor},
-                             {"layout", options.layout.method}};
+    json parameters = {{"embedder", embedderKey(options.embedder)},
+                       {"method", options.method},
+                       {"layout", options.layout.method}};
+    if (useHdbscan) {
+        parameters.update({{"min_cluster_size", options.hdbscan.minClusterSize},
+                           {"min_samples", options.hdbscan.effectiveMinSamples()},
+                           {"reduce_dimensions", options.reduceDimensions},
+                           {"reduce_neighbours", options.layout.neighbours},
+                           {"seed", options.layout.seed}});
+    } else {
+        parameters.update({{"k", options.kmeans.k},
+                           {"iterations", options.kmeans.iterations},
+                           {"seed", options.kmeans.seed},
+                           {"balanced", options.kmeans.balanced},
+                           {"max_cluster_size_factor", options.kmeans.maxClusterSizeFactor}});
+    }
     const std::string fingerprint = std::to_string(n) + ":" + std::to_string(ids.front()) + ":"
                                     + std::to_string(ids.back());
     db.prepare("INSERT INTO cluster_runs (embedder, k, balanced, parameters, chunk_fingerprint, "
                "status) VALUES (?, ?, ?, ?, ?, 'running')")
         .bind(1, options.embedder.kind)
-        .bind(2, options.kmeans.k)
-        .bind(3, int64_t(options.kmeans.balanced))
+        .bind(2, useHdbscan ? 0 : options.kmeans.k)
+        .bind(3, int64_t(!useHdbscan && options.kmeans.balanced))
         .bind(4, parameters.dump())
         .bind(5, fingerprint)
         .run();
@@ -555,19 +639,24 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
         fs::remove_all(dir, ec);
     };
 
+    int clusterCount = 0;
     try {
         fs::create_directories(dir);
         // 2. Embeddings: reused from an earlier run with the same embedder and chunks.
         std::vector<float> vectors;
         int64_t d = 0;
         std::unique_ptr<Embedder> embedder;
-        Statement previous = db.prepare(
-            "SELECT id FROM cluster_runs WHERE status = 'done' AND chunk_fingerprint = ? "
-            "AND json_extract(parameters, '$.embedder') = json(?) ORDER BY id DESC LIMIT 1");
-        previous.bind(1, fingerprint).bind(2, embedderKey(options.embedder).dump());
-        if (previous.step()) {
-            const int64_t previousRun = previous.columnInt64(0);
-            previous.reset(); // its read would pin an old snapshot under the writes below
+        int64_t previousRun = 0;
+        {
+            // Read and finished here: the transaction below may not begin while it reads.
+            Statement previous = db.prepare(
+                "SELECT id FROM cluster_runs WHERE status = 'done' AND chunk_fingerprint = ? "
+                "AND json_extract(parameters, '$.embedder') = json(?) ORDER BY id DESC LIMIT 1");
+            previous.bind(1, fingerprint).bind(2, embedderKey(options.embedder).dump());
+            if (previous.step())
+                previousRun = previous.columnInt64(0);
+        }
+        if (previousRun > 0) {
             const fs::path from = clusterRunDirectory(workspace, previousRun);
             VectorFile stored = readVectorFile((from / "embeddings.f32").string());
             vectors = std::move(stored.values);
@@ -603,15 +692,56 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
         embedder->save((dir / "embedder").string());
         writeVectorFile((dir / "embeddings.f32").string(), vectors.data(), n, d);
 
-        // 3. k-means.
-        report("k-means", 0);
-        const KMeansResult clusters = kmeans(vectors.data(), n, d, options.kmeans,
-                                             [&](double f) { report("k-means", f); }, cancel);
-        if (cancelled() || clusters.assignment.empty()) {
-            abandon();
-            return 0;
+        // 3. k-means, or UMAP to a few dimensions and HDBSCAN.
+        KMeansResult clusters;
+        std::vector<int32_t> hdbscanLabels; // (n), -1 for noise
+        json hdbscanMetrics = json::object();
+        if (useHdbscan) {
+            std::vector<float> reduced;
+            int64_t reducedDimensions = d;
+            if (d > options.reduceDimensions && n >= 3) {
+                LayoutOptions reduction = options.layout;
+                reduction.method = "umap";
+                reduction.dimensions = options.reduceDimensions;
+                // umap-learn's advice for clustering: pack neighbours as tightly as it can.
+                reduction.minDistance = 0.0;
+                report("reducing dimensions", 0);
+                reduced = computeLayout(vectors.data(), n, d, reduction,
+                                        [&](double f) { report("reducing dimensions", f); },
+                                        cancel);
+                if (cancelled() || reduced.empty()) {
+                    abandon();
+                    return 0;
+                }
+                reducedDimensions = options.reduceDimensions;
+            }
+            report("HDBSCAN", 0);
+            const HdbscanResult found =
+                hdbscan(reduced.empty() ? vectors.data() : reduced.data(), n, reducedDimensions,
+                        options.hdbscan, [&](double f) { report("HDBSCAN", f); }, cancel);
+            if (cancelled() || found.labels.empty()) {
+                abandon();
+                return 0;
+            }
+            hdbscanLabels = found.labels;
+            clusters = clustersFromLabels(vectors.data(), n, d, found.labels, found.clusters);
+            hdbscanMetrics = {{"method", "hdbscan"},
+                              {"clusters", found.clusters},
+                              {"noise", found.noise},
+                              {"noise_fraction", double(found.noise) / double(n)},
+                              {"noise_assignment", "nearest cluster"},
+                              {"reduced_dimensions", reducedDimensions}};
+        } else {
+            report("k-means", 0);
+            clusters = kmeans(vectors.data(), n, d, options.kmeans,
+                              [&](double f) { report("k-means", f); }, cancel);
+            if (cancelled() || clusters.assignment.empty()) {
+                abandon();
+                return 0;
+            }
         }
-        const int k = options.kmeans.k;
+        const int k = int(clusters.sizes.size());
+        clusterCount = k;
         writeVectorFile((dir / "centroids.f32").string(), clusters.centroids.data(), k, d);
 
         // 4. Keywords and samples.
@@ -640,6 +770,7 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
                         {"empty_clusters", std::count(clusters.sizes.begin(), clusters.sizes.end(), 0)},
                         {"largest_cluster", *std::max_element(clusters.sizes.begin(), clusters.sizes.end())},
                         {"smallest_cluster", *std::min_element(clusters.sizes.begin(), clusters.sizes.end())}};
+        metrics.update(hdbscanMetrics);
         if (n >= 30) {
             metrics["trustworthiness"] =
                 trustworthiness(vectors.data(), layout.data(), n, d, 10, 1000, 1);
@@ -650,7 +781,7 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
         Transaction transaction(db);
         std::vector<double> sumX(size_t(k), 0), sumY(size_t(k), 0);
         Statement place = db.prepare("INSERT INTO chunk_clusters (run_id, chunk_id, cluster, "
-                                     "distance, x, y) VALUES (?, ?, ?, ?, ?, ?)");
+                                     "distance, x, y, noise) VALUES (?, ?, ?, ?, ?, ?, ?)");
         for (int64_t i = 0; i < n; ++i) {
             const int32_t c = clusters.assignment[size_t(i)];
             sumX[size_t(c)] += layout[size_t(2 * i)];
@@ -660,7 +791,8 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
                 .bind(3, int64_t(c))
                 .bind(4, double(std::sqrt(std::max(0.f, clusters.distances[size_t(i)]))))
                 .bind(5, double(layout[size_t(2 * i)]))
-                .bind(6, double(layout[size_t(2 * i + 1)]));
+                .bind(6, double(layout[size_t(2 * i + 1)]))
+                .bind(7, int64_t(!hdbscanLabels.empty() && hdbscanLabels[size_t(i)] < 0));
             place.run();
             place.reset();
         }
@@ -687,12 +819,13 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         db.prepare("UPDATE cluster_runs SET status = 'done', chunks = ?, dimensions = ?, "
-                   "seconds = ?, metrics = ? WHERE id = ?")
+                   "seconds = ?, metrics = ?, k = ? WHERE id = ?")
             .bind(1, n)
             .bind(2, d)
             .bind(3, seconds)
             .bind(4, metrics.dump())
-            .bind(5, runId)
+            .bind(5, int64_t(k))
+            .bind(6, runId)
             .run();
         if (options.activate) {
             db.exec("UPDATE cluster_runs SET active = 0");
@@ -704,8 +837,8 @@ int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
         throw;
     }
     workspace.logActivity("clustered " + std::to_string(n) + " chunks into "
-                          + std::to_string(options.kmeans.k) + " groups (run "
-                          + std::to_string(runId) + ", " + options.embedder.kind + ")");
+                          + std::to_string(clusterCount) + " groups (run " + std::to_string(runId) + ", "
+                          + options.embedder.kind + (useHdbscan ? ", HDBSCAN" : "") + ")");
     report("done", 1);
     return runId;
 }
@@ -770,14 +903,14 @@ std::vector<ClusterInfo> listClusters(Workspace& workspace, int64_t runId)
 std::vector<ChunkPlacement> listPlacements(Workspace& workspace, int64_t runId)
 {
     Statement query = workspace.database().prepare(
-        "SELECT chunk_id, cluster, distance, x, y FROM chunk_clusters WHERE run_id = ? "
+        "SELECT chunk_id, cluster, distance, x, y, noise FROM chunk_clusters WHERE run_id = ? "
         "ORDER BY chunk_id");
     query.bind(1, runId);
     std::vector<ChunkPlacement> placements;
     while (query.step()) {
         placements.push_back({query.columnInt64(0), int(query.columnInt64(1)),
                               float(query.columnDouble(2)), float(query.columnDouble(3)),
-                              float(query.columnDouble(4))});
+                              float(query.columnDouble(4)), query.columnInt64(5) != 0});
     }
     return placements;
 }

@@ -322,11 +322,12 @@ void orthonormalise(std::vector<double>& q, int64_t dim, int m, SplitMix64& rng)
 
 struct PrincipalAxes {
     std::vector<double> mean; // (dim)
-    std::vector<double> axes; // (2, dim), unit length; a zero row if dim is 1
+    std::vector<double> axes; // (count, dim), unit length; zero rows beyond min(dim, 8)
 };
 
+// The top `count` (at most kPcaBlock) principal axes; convergence is judged on the top two.
 PrincipalAxes principalAxes(const float* points, int64_t n, int64_t dim, uint64_t seed,
-                            int threads)
+                            int threads, int count = 2)
 {
     // Rows that enter the covariance: all of them, or a seeded sample.
     const int64_t maxRows = std::clamp<int64_t>(int64_t(kPcaWork / double(dim) / double(dim)),
@@ -430,8 +431,8 @@ PrincipalAxes principalAxes(const float* points, int64_t n, int64_t dim, uint64_
         return h[size_t(x) * block + x] > h[size_t(y) * block + y];
     });
 
-    result.axes.assign(size_t(2 * dim), 0.0);
-    for (int axis = 0; axis < std::min(2, block); ++axis) {
+    result.axes.assign(size_t(count * dim), 0.0);
+    for (int axis = 0; axis < std::min(count, block); ++axis) {
         const int e = order[axis];
         double* out = result.axes.data() + axis * dim;
         for (int64_t r = 0; r < dim; ++r)
@@ -449,21 +450,22 @@ PrincipalAxes principalAxes(const float* points, int64_t n, int64_t dim, uint64_
     return result;
 }
 
-// (n, 2) projections of all points onto the principal axes, in double.
+// (n, count) projections of all points onto the principal axes, in double.
 std::vector<double> projectPca(const float* points, int64_t n, int64_t dim,
                                const PrincipalAxes& pca, int threads)
 {
-    std::vector<double> out(size_t(2 * n));
+    const int64_t count = int64_t(pca.axes.size()) / dim;
+    std::vector<double> out(size_t(count * n));
     parallelRanges(n, threads, [&](int64_t begin, int64_t end, int) {
         for (int64_t i = begin; i < end; ++i) {
-            double u = 0.0, v = 0.0;
+            double u[kPcaBlock] = {};
             for (int64_t c = 0; c < dim; ++c) {
                 const double x = double(points[i * dim + c]) - pca.mean[c];
-                u += x * pca.axes[c];
-                v += x * pca.axes[dim + c];
+                for (int64_t a = 0; a < count; ++a)
+                    u[a] += x * pca.axes[a * dim + c];
             }
-            out[2 * i] = u;
-            out[2 * i + 1] = v;
+            for (int64_t a = 0; a < count; ++a)
+                out[count * i + a] = u[a];
         }
     });
     return out;
@@ -547,12 +549,6 @@ void squaredDistancesToAll(const float* const* queries, int count, const float* 
 }
 
 // ---- kNN graph --------------------------------------------------------------------------------
-
-struct KnnGraph {
-    int k = 0;
-    std::vector<int32_t> index;   // (n, k), nearest first; -1 where fewer were found
-    std::vector<float> distance;  // (n, k), Euclidean
-};
 
 // Exact kNN by brute force (FAISS, BLAS). Returns false if cancelled.
 bool exactKnn(const float* points, int64_t n, int64_t dim, int k, int threads,
@@ -1163,10 +1159,11 @@ __attribute__((always_inline)) inline Float8 broadcast8(float value)
 }
 
 struct SgdState {
-    float* y;                  // (n, 2)
+    float* y;                  // (n, dims)
     int64_t n;
     float a, b;
     int negativeSamples;
+    int dims = 2;
 };
 
 // One SGD step for up to eight directed edges from[l] -> to[l], one per SIMD lane, taken from
@@ -1282,6 +1279,51 @@ void sgdChunk(const SgdState& s, const Edge* edges, float* nextSample, int64_t b
     }
 }
 
+// sgdChunk in any number of dimensions, one directed edge after the other as umap-learn's
+// optimize_layout_euclidean (scalar: used for the reduction before clustering, not the map).
+void sgdChunkAnyDimensions(const SgdState& s, const Edge* edges, float* nextSample,
+                           int64_t begin, int64_t end, float now, float alpha, SplitMix64& rng)
+{
+    const int dims = s.dims;
+    auto clip = [](float v) { return std::clamp(v, -kGradientClip, kGradientClip); };
+    auto step = [&](int64_t i, int64_t j) {
+        float* yi = s.y + i * dims;
+        float* yj = s.y + j * dims;
+        float d2 = 0.0f;
+        for (int c = 0; c < dims; ++c)
+            d2 += (yi[c] - yj[c]) * (yi[c] - yj[c]);
+        if (d2 > 0.0f) {
+            const float p = std::pow(d2, s.b);
+            const float g = -2.0f * s.a * s.b * (p / d2) / (s.a * p + 1.0f);
+            for (int c = 0; c < dims; ++c) {
+                const float pull = clip(g * (yi[c] - yj[c])) * alpha;
+                yi[c] += pull;
+                yj[c] -= pull;
+            }
+        }
+        for (int q = 0; q < s.negativeSamples; ++q) {
+            const int64_t k = int64_t(rng.below(uint64_t(s.n)));
+            if (k == i)
+                continue;
+            const float* yk = s.y + k * dims;
+            float e2 = 0.0f;
+            for (int c = 0; c < dims; ++c)
+                e2 += (yi[c] - yk[c]) * (yi[c] - yk[c]);
+            const float h =
+                e2 > 0.0f ? 2.0f * s.b / ((0.001f + e2) * (s.a * std::pow(e2, s.b) + 1.0f)) : 0.f;
+            for (int c = 0; c < dims; ++c)
+                yi[c] += (e2 > 0.0f ? clip(h * (yi[c] - yk[c])) : kGradientClip) * alpha;
+        }
+    };
+    for (int64_t e = begin; e < end; ++e) {
+        if (nextSample[e] > now)
+            continue;
+        nextSample[e] += edges[e].weight;
+        step(edges[e].head, edges[e].tail);
+        step(edges[e].tail, edges[e].head);
+    }
+}
+
 // Returns false if cancelled.
 bool optimiseLayout(std::vector<float>& y, int64_t n, std::vector<Edge>& edges,
                     const LayoutOptions& options, int epochs, int threads,
@@ -1289,7 +1331,7 @@ bool optimiseLayout(std::vector<float>& y, int64_t n, std::vector<Edge>& edges,
                     const CancelToken* cancel)
 {
     const auto [a, b] = umapCurveParameters(options.minDistance);
-    SgdState state{y.data(), n, float(a), float(b), options.negativeSamples};
+    SgdState state{y.data(), n, float(a), float(b), options.negativeSamples, options.dimensions};
 
     // umap-learn's make_epochs_per_sample: the heaviest edge is sampled every epoch, an edge
     // of weight w every wmax / w epochs; edges sampled less than once in all epochs are cut.
@@ -1319,8 +1361,13 @@ bool optimiseLayout(std::vector<float>& y, int64_t n, std::vector<Edge>& edges,
         auto work = [&](int64_t, int64_t, int) {
             for (int64_t c = nextChunk++; c < chunks; c = nextChunk++) {
                 SplitMix64 rng(mixSeed(options.seed, uint64_t(epoch) + 3, uint64_t(c)));
-                sgdChunk(state, edges.data(), nextSample.data(), count * c / chunks,
-                         count * (c + 1) / chunks, now, alpha, rng);
+                if (state.dims == 2)
+                    sgdChunk(state, edges.data(), nextSample.data(), count * c / chunks,
+                             count * (c + 1) / chunks, now, alpha, rng);
+                else
+                    sgdChunkAnyDimensions(state, edges.data(), nextSample.data(),
+                                          count * c / chunks, count * (c + 1) / chunks, now,
+                                          alpha, rng);
             }
         };
         parallelRanges(workers, workers, work);
@@ -1365,6 +1412,28 @@ void LayoutOptions::validate() const
         fail("negativeSamples must be 0 or more, got " + std::to_string(negativeSamples));
     if (threads < 0)
         fail("threads must be 0 (all cores) or more, got " + std::to_string(threads));
+    if (dimensions < 2 || dimensions > 16)
+        fail("dimensions must be between 2 and 16, got " + std::to_string(dimensions));
+    if (method == "pca" && dimensions != 2)
+        fail("the PCA layout is 2-D only, got dimensions " + std::to_string(dimensions)
+             + " (hint: use \"umap\" to reduce to more dimensions)");
+}
+
+KnnGraph nearestNeighbours(const float* points, int64_t n, int64_t dim, int k, uint64_t seed,
+                           int threads, const std::function<void(double)>& onProgress,
+                           const CancelToken* cancel)
+{
+    const int workers = resolveThreads(threads);
+    validateInput("nearestNeighbours", points, n, dim, workers);
+    if (k < 1 || k >= n)
+        throw Error("nearestNeighbours: k must be between 1 and n - 1 = " + std::to_string(n - 1)
+                    + ", got " + std::to_string(k));
+    if (n > int64_t(std::numeric_limits<int32_t>::max()))
+        throw Error("nearestNeighbours: at most 2^31 - 1 points, got " + std::to_string(n));
+    KnnGraph graph;
+    if (!buildKnnGraph(points, n, dim, k, seed, workers, onProgress, 0.0, 1.0, cancel, graph))
+        return {};
+    return graph;
 }
 
 std::pair<double, double> umapCurveParameters(double minDistance)
@@ -1453,7 +1522,9 @@ std::vector<float> computeLayout(const float* points, int64_t n, int64_t dim,
     if (isCancelled(cancel))
         return {};
 
-    const PrincipalAxes pca = principalAxes(points, n, dim, options.seed, threads);
+    const int dims = options.dimensions;
+    const int axes = std::min(dims, kPcaBlock);
+    const PrincipalAxes pca = principalAxes(points, n, dim, options.seed, threads, axes);
     std::vector<double> projected = projectPca(points, n, dim, pca, threads);
     if (options.method == "pca") {
         report(onProgress, 1.0);
@@ -1462,14 +1533,24 @@ std::vector<float> computeLayout(const float* points, int64_t n, int64_t dim,
     report(onProgress, kProgressPca);
 
     // Initial layout: PCA scaled to +-10, plus a little noise so that duplicates can part.
+    // Coordinates without a principal axis (beyond 8, or beyond the data's dimensions) start
+    // uniform in +-10, umap-learn's random start.
     double extent = 0.0;
     for (double v : projected)
         extent = std::max(extent, std::abs(v));
     const double scale = extent > 0 ? kInitExtent / extent : 1.0;
-    std::vector<float> y(size_t(2 * n));
+    const int withAxis = int(std::min<int64_t>(axes, dim));
+    std::vector<float> y(size_t(dims * n));
     SplitMix64 jitter(mixSeed(options.seed, 0));
-    for (size_t i = 0; i < y.size(); ++i)
-        y[i] = float(projected[i] * scale + kInitJitter * jitter.normal());
+    for (int64_t i = 0; i < n; ++i) {
+        for (int c = 0; c < dims; ++c) {
+            y[size_t(i * dims + c)] =
+                c < withAxis
+                    ? float(projected[size_t(i * axes + c)] * scale
+                            + kInitJitter * jitter.normal())
+                    : float(kInitExtent * (2.0 * jitter.uniform() - 1.0));
+        }
+    }
     std::vector<double>().swap(projected);
 
     const int k = int(std::min<int64_t>(options.neighbours, n - 1));

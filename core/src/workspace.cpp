@@ -327,6 +327,12 @@ const std::vector<Migration>& Workspace::schemaMigrations()
                      "  REFERENCES cluster_runs(id) ON DELETE SET NULL;"
                      "CREATE INDEX messages_run ON messages(run_id);");
          }},
+        {9, "chunks HDBSCAN called noise",
+         [](Database& db) {
+             // Such a chunk keeps its nearest cluster in `cluster` (for training and routing);
+             // the flag lets the map show it as noise.
+             db.exec("ALTER TABLE chunk_clusters ADD COLUMN noise INTEGER NOT NULL DEFAULT 0");
+         }},
     };
     return steps;
 }

@@ -5,6 +5,7 @@
 //
 // Scale figures (1M x 256 into 5,000 clusters, k-means++ against random starts, route latency
 // at 5,000 centroids) are bench_scale's.
+#include "nmi.h"
 #include "moin/clustering.h"
 #include "moin/corpus.h"
 #include "moin/workspace.h"
@@ -24,29 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Normalised mutual information with the arithmetic-mean normalisation (scikit-learn's default).
-double nmi(const std::vector<int>& a, const std::vector<int>& b)
-{
-    const double n = double(a.size());
-    std::map<int, double> ca, cb;
-    std::map<std::pair<int, int>, double> joint;
-    for (size_t i = 0; i < a.size(); ++i) {
-        ca[a[i]] += 1;
-        cb[b[i]] += 1;
-        joint[{a[i], b[i]}] += 1;
-    }
-    auto entropy = [&](const std::map<int, double>& counts) {
-        double h = 0;
-        for (const auto& [key, c] : counts)
-            h -= c / n * std::log(c / n);
-        return h;
-    };
-    double mi = 0;
-    for (const auto& [key, c] : joint)
-        mi += c / n * std::log(c * n / (ca[key.first] * cb[key.second]));
-    const double mean = (entropy(ca) + entropy(cb)) / 2;
-    return mean > 0 ? mi / mean : 1.0;
-}
+using moin::bench::nmi;
 
 // Share of chunks whose cluster's majority domain is their own.
 double purity(const std::vector<int>& clusters, const std::vector<int>& labels)

@@ -307,6 +307,9 @@ struct ClusterMap {
     std::vector<int32_t> members;
     /// One graph container per palette colour, sorted by x.
     std::vector<QSharedPointer<QCPGraphDataContainer>> colourData;
+    /// The chunks HDBSCAN called noise (drawn grey and small, under the clusters), sorted by x.
+    QSharedPointer<QCPGraphDataContainer> noiseData;
+    qint64 noise = 0;
     QRectF bounds;
     GridIndex grid;
 
@@ -396,8 +399,10 @@ std::vector<QSharedPointer<QCPGraphDataContainer>> pointsByBand(const ClusterMap
                                                                 const std::vector<int>& bands)
 {
     std::vector<QVector<QCPGraphData>> points(kPaletteSize);
-    for (const ChunkPlacement& p : map.placements)
-        points[size_t(bands[size_t(std::max(p.cluster, 0))])].append(QCPGraphData(p.x, p.y));
+    for (const ChunkPlacement& p : map.placements) {
+        if (!p.noise) // noise has its own grey graph, whatever the colour mode
+            points[size_t(bands[size_t(std::max(p.cluster, 0))])].append(QCPGraphData(p.x, p.y));
+    }
     std::vector<QSharedPointer<QCPGraphDataContainer>> data(kPaletteSize);
     for (int band = 0; band < kPaletteSize; ++band) {
         std::sort(points[size_t(band)].begin(), points[size_t(band)].end(),
@@ -520,19 +525,15 @@ std::shared_ptr<ClusterMap> buildClusterMap(Workspace& workspace, const ClusterR
     });
     map->colour = assignColours(map->clusters, map->bySize);
 
-    map->colourData.resize(kPaletteSize);
-    std::vector<QVector<QCPGraphData>> colourPoints(kPaletteSize);
+    map->colourData = pointsByBand(*map, map->colour);
+    QVector<QCPGraphData> noisePoints;
     for (const ChunkPlacement& p : map->placements) {
-        colourPoints[size_t(map->colour[size_t(std::max(p.cluster, 0))])].append(
-            QCPGraphData(p.x, p.y));
+        if (p.noise)
+            noisePoints.append(QCPGraphData(p.x, p.y));
     }
-    for (int colour = 0; colour < kPaletteSize; ++colour) {
-        auto& points = colourPoints[size_t(colour)];
-        std::sort(points.begin(), points.end(),
-                  [](const QCPGraphData& a, const QCPGraphData& b) { return a.key < b.key; });
-        map->colourData[size_t(colour)] = QSharedPointer<QCPGraphDataContainer>::create();
-        map->colourData[size_t(colour)]->set(points, true);
-    }
+    map->noise = noisePoints.size();
+    map->noiseData = QSharedPointer<QCPGraphDataContainer>::create();
+    map->noiseData->set(noisePoints, false);
 
     map->grid.build(map->placements, map->bounds);
 
@@ -1151,6 +1152,10 @@ QWidget* ClusterMapView::buildMapPage()
     m_density->setInterpolate(true);
     m_density->setTightBoundary(false);
     m_density->setVisible(false);
+    m_noiseGraph = m_plot->addGraph(); // first: under the clusters' points
+    m_noiseGraph->setObjectName("noisePoints");
+    m_noiseGraph->setLineStyle(QCPGraph::lsNone);
+    m_noiseGraph->setAdaptiveSampling(true);
     for (int colour = 0; colour < kPaletteSize; ++colour) {
         QCPGraph* graph = m_plot->addGraph();
         graph->setObjectName(QStringLiteral("colourPoints%1").arg(colour));
@@ -1510,6 +1515,7 @@ void ClusterMapView::applyMap(std::shared_ptr<const ClusterMap> map, bool keepVi
         for (QCPGraph* graph : m_colourGraphs) // the containers belong to the old map
             graph->setData(QSharedPointer<QCPGraphDataContainer>::create());
         m_legend->hide();
+        m_noiseGraph->setData(QSharedPointer<QCPGraphDataContainer>::create());
         m_summary->clear();
         buildLabels();
         showDetails();
@@ -1519,6 +1525,8 @@ void ClusterMapView::applyMap(std::shared_ptr<const ClusterMap> map, bool keepVi
     for (QCPGraph* graph : m_colourGraphs)
         graph->setVisible(true);
     applyColourMode(); // the graphs' data and the legend
+    m_noiseGraph->setData(m_map->noiseData);
+    m_noiseGraph->setVisible(true);
     int nonEmpty = 0;
     for (int c = 0; c < m_map->clusterCount(); ++c)
         nonEmpty += m_map->memberCount(c) > 0 ? 1 : 0;
@@ -1658,7 +1666,7 @@ qint64 ClusterMapView::plottedPointCount() const
     qint64 total = 0;
     for (QCPGraph* graph : m_colourGraphs)
         total += graph->dataCount();
-    return total;
+    return total + m_noiseGraph->dataCount();
 }
 
 QList<QCPItemText*> ClusterMapView::labels() const
@@ -1936,6 +1944,8 @@ void ClusterMapView::updateStyles()
         m_colourGraphs[size_t(colour)]->setScatterStyle(
             QCPScatterStyle(discPixmap(fill, diameter)));
     }
+    m_noiseGraph->setScatterStyle(QCPScatterStyle(discPixmap(
+        QColor(0xa0, 0xa0, 0xa0, dimmed ? 90 : 170), std::max(1.5, diameter * 0.6))));
     if (m_selected >= 0) {
         const QColor colour = clusterColour(m_selected);
         m_selectedGraph->setScatterStyle(
@@ -2097,6 +2107,7 @@ void ClusterMapView::updateDensity()
     m_density->setVisible(density);
     for (QCPGraph* graph : m_colourGraphs)
         graph->setVisible(!density);
+    m_noiseGraph->setVisible(!density);
     updateHintText();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -2260,6 +2271,13 @@ QString ClusterMapView::runSummaryHtml() const
                                  .arg(run.k)
                                  .arg(parameters.value("max_cluster_size_factor").toDouble(1.5))
                            : tr("%L1 (k-means)").arg(run.k);
+    if (parameters.value("method").toString() == QLatin1String("hdbscan")) {
+        clusters = tr("%L1 (HDBSCAN, minimum size %L2); %L3 noise chunks (grey), each trained "
+                      "and routed with its nearest cluster")
+                       .arg(run.k)
+                       .arg(parameters.value("min_cluster_size").toInt())
+                       .arg(qint64(metrics.value("noise").toDouble()));
+    }
     if (smallest >= 0)
         clusters += tr("; %L1 to %L2 chunks each").arg(smallest).arg(largest);
     if (empty > 0)

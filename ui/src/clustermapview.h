@@ -316,6 +316,7 @@ private:
     QCustomPlot* m_plot = nullptr;
     QCPColorMap* m_density = nullptr;
     std::vector<QCPGraph*> m_colourGraphs; // one per palette colour
+    QCPGraph* m_noiseGraph = nullptr;      // the chunks HDBSCAN called noise
     QCPGraph* m_selectedGraph = nullptr;
     QCPGraph* m_matchGraph = nullptr;
     QCPGraph* m_hoverGraph = nullptr;

@@ -43,6 +43,10 @@ constexpr auto kBoundKey = "clustering/run/maxClusterSizeFactor";
 constexpr auto kLayoutKey = "clustering/run/layout";
 constexpr auto kSeedKey = "clustering/run/seed";
 constexpr auto kActivateKey = "clustering/run/activate";
+constexpr auto kMethodKey = "clustering/run/method";
+constexpr auto kMinClusterSizeKey = "clustering/run/minClusterSize";
+constexpr auto kMinSamplesKey = "clustering/run/minSamples";
+constexpr auto kReduceDimensionsKey = "clustering/run/reduceDimensions";
 constexpr int kPollMs = 100;
 
 QString elapsedText(qint64 ms)
@@ -59,8 +63,8 @@ ClusterRunDialog::ClusterRunDialog(const QString& directory, qint64 chunks, QWid
     setObjectName("clusterRunDialog");
 
     auto* intro = new QLabel(
-        tr("Group the %L1 chunks of the corpus into <b>k</b> clusters; each cluster will train "
-           "one expert. The new run is kept beside the earlier ones.")
+        tr("Group the %L1 chunks of the corpus into clusters; each cluster will train one "
+           "expert. The new run is kept beside the earlier ones.")
             .arg(chunks));
     intro->setWordWrap(true);
     intro->setTextFormat(Qt::RichText);
@@ -72,6 +76,36 @@ ClusterRunDialog::ClusterRunDialog(const QString& directory, qint64 chunks, QWid
     m_embedder->setToolTip(
         tr("How chunks become vectors: word statistics reduced to 128 dimensions, or the mean "
            "of the base model's final hidden states. Queries are routed with the same one."));
+
+    m_method = new QComboBox;
+    m_method->setObjectName("method");
+    m_method->addItem(tr("k-means (you choose k)"), QStringLiteral("kmeans"));
+    m_method->addItem(tr("HDBSCAN (finds the number of clusters)"), QStringLiteral("hdbscan"));
+    m_method->setToolTip(
+        tr("k-means makes exactly k clusters (the paper's MoIN-5k). HDBSCAN reduces the "
+           "embeddings with UMAP, then finds dense groups, as many as the data has (the paper's "
+           "MoIN-500); chunks in sparse regions are noise: shown grey on the map, and trained "
+           "and routed with their nearest cluster."));
+
+    m_minClusterSize = new QSpinBox;
+    m_minClusterSize->setObjectName("minClusterSize");
+    m_minClusterSize->setRange(2, int(std::clamp<qint64>(chunks, 2, 1000000)));
+    m_minClusterSize->setAccelerated(true);
+    m_minClusterSize->setToolTip(tr("HDBSCAN: the smallest group of chunks that counts as a "
+                                    "cluster; larger values give fewer, bigger clusters"));
+    m_minSamples = new QSpinBox;
+    m_minSamples->setObjectName("minSamples");
+    m_minSamples->setRange(0, int(std::clamp<qint64>(chunks, 2, 1000000)));
+    m_minSamples->setSpecialValueText(tr("same as the minimum cluster size"));
+    m_minSamples->setToolTip(tr("HDBSCAN: how many neighbours (itself included) a chunk needs "
+                                "to lie in a dense region; larger values call more chunks "
+                                "noise"));
+    m_reduceDimensions = new QSpinBox;
+    m_reduceDimensions->setObjectName("reduceDimensions");
+    m_reduceDimensions->setRange(2, 16);
+    m_reduceDimensions->setToolTip(tr("HDBSCAN: the dimensions UMAP reduces the embeddings to "
+                                      "before clustering (the paper's recipe; 5 to 10 works "
+                                      "well)"));
 
     m_clusters = new QSpinBox;
     m_clusters->setObjectName("clusters");
@@ -116,8 +150,13 @@ ClusterRunDialog::ClusterRunDialog(const QString& directory, qint64 chunks, QWid
     auto* form = new QFormLayout;
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
     form->addRow(tr("&Embedder:"), m_embedder);
+    form->addRow(tr("&Method:"), m_method);
     form->addRow(tr("&Clusters (k):"), m_clusters);
     form->addRow(QString(), balancedRow);
+    form->addRow(tr("Minimum cluster si&ze:"), m_minClusterSize);
+    form->addRow(tr("Minimum sam&ples:"), m_minSamples);
+    form->addRow(tr("&Reduce to dimensions:"), m_reduceDimensions);
+    m_formLayout = form;
     form->addRow(tr("&Layout:"), m_layout);
     form->addRow(tr("&Seed:"), m_seed);
     form->addRow(QString(), m_activate);
@@ -167,6 +206,7 @@ ClusterRunDialog::ClusterRunDialog(const QString& directory, qint64 chunks, QWid
     connect(m_poll, &QTimer::timeout, this, &ClusterRunDialog::pollProgress);
     connect(&m_watcher, &QFutureWatcher<qint64>::finished, this, &ClusterRunDialog::onFinished);
     connect(m_balanced, &QCheckBox::toggled, this, &ClusterRunDialog::updateEnabled);
+    connect(m_method, &QComboBox::currentIndexChanged, this, &ClusterRunDialog::updateEnabled);
 
     // The settings used last, else the library's defaults.
     const QSettings settings;
@@ -178,6 +218,11 @@ ClusterRunDialog::ClusterRunDialog(const QString& directory, qint64 chunks, QWid
     last.layout.method = settings.value(kLayoutKey, "umap").toString().toStdString();
     last.kmeans.seed = settings.value(kSeedKey, 1234).toULongLong();
     last.activate = settings.value(kActivateKey, true).toBool();
+    last.method = settings.value(kMethodKey, "kmeans").toString().toStdString();
+    last.hdbscan.minClusterSize =
+        settings.value(kMinClusterSizeKey, last.hdbscan.minClusterSize).toInt();
+    last.hdbscan.minSamples = settings.value(kMinSamplesKey, last.hdbscan.minSamples).toInt();
+    last.reduceDimensions = settings.value(kReduceDimensionsKey, last.reduceDimensions).toInt();
     setOptions(last);
 
     if (chunks < 2) {
@@ -204,6 +249,11 @@ ClusterRunOptions ClusterRunDialog::options() const
     options.layout.method = m_layout->currentData().toString().toStdString();
     options.layout.seed = uint64_t(m_seed->value());
     options.activate = m_activate->isChecked();
+    options.method = m_method->currentData().toString().toStdString();
+    options.hdbscan.minClusterSize = m_minClusterSize->value();
+    options.hdbscan.minSamples = m_minSamples->value();
+    options.hdbscan.seed = uint64_t(m_seed->value());
+    options.reduceDimensions = m_reduceDimensions->value();
     return options;
 }
 
@@ -219,12 +269,27 @@ void ClusterRunDialog::setOptions(const ClusterRunOptions& options)
     m_seed->setValue(int(std::min<uint64_t>(options.kmeans.seed,
                                             uint64_t(std::numeric_limits<int>::max()))));
     m_activate->setChecked(options.activate);
+    m_method->setCurrentIndex(
+        std::max(m_method->findData(QString::fromStdString(options.method)), 0));
+    m_minClusterSize->setValue(options.hdbscan.minClusterSize);
+    m_minSamples->setValue(options.hdbscan.minSamples);
+    m_reduceDimensions->setValue(options.reduceDimensions);
     updateEnabled();
 }
 
 void ClusterRunDialog::updateEnabled()
 {
     m_bound->setEnabled(m_balanced->isChecked() && !isRunning());
+    // Each method shows only its own settings.
+    const bool hdbscan = m_method->currentData().toString() == QLatin1String("hdbscan");
+    int clustersRow = -1;
+    QFormLayout::ItemRole role;
+    m_formLayout->getWidgetPosition(m_clusters, &clustersRow, &role);
+    m_formLayout->setRowVisible(clustersRow, !hdbscan);
+    m_formLayout->setRowVisible(clustersRow + 1, !hdbscan); // balanced sizes and the bound
+    m_formLayout->setRowVisible(m_minClusterSize, hdbscan);
+    m_formLayout->setRowVisible(m_minSamples, hdbscan);
+    m_formLayout->setRowVisible(m_reduceDimensions, hdbscan);
 }
 
 void ClusterRunDialog::accept()
@@ -247,10 +312,15 @@ bool ClusterRunDialog::start()
         return false;
     const ClusterRunOptions opts = options();
     try {
-        opts.embedder.validate();
-        opts.kmeans.validate();
-        opts.layout.validate();
-        if (opts.kmeans.k > m_chunks) {
+        opts.validate();
+        if (opts.method == "hdbscan" && opts.hdbscan.minClusterSize > m_chunks) {
+            throw std::runtime_error(tr("the minimum cluster size is %1 but the corpus has only "
+                                        "%2 chunks")
+                                         .arg(opts.hdbscan.minClusterSize)
+                                         .arg(m_chunks)
+                                         .toStdString());
+        }
+        if (opts.method == "kmeans" && opts.kmeans.k > m_chunks) {
             throw std::runtime_error(tr("k is %1 but the corpus has only %2 chunks")
                                          .arg(opts.kmeans.k)
                                          .arg(m_chunks)
@@ -270,6 +340,10 @@ bool ClusterRunDialog::start()
     settings.setValue(kLayoutKey, QString::fromStdString(opts.layout.method));
     settings.setValue(kSeedKey, qulonglong(opts.kmeans.seed));
     settings.setValue(kActivateKey, opts.activate);
+    settings.setValue(kMethodKey, QString::fromStdString(opts.method));
+    settings.setValue(kMinClusterSizeKey, opts.hdbscan.minClusterSize);
+    settings.setValue(kMinSamplesKey, opts.hdbscan.minSamples);
+    settings.setValue(kReduceDimensionsKey, opts.reduceDimensions);
 
     m_state = std::make_shared<ClusterRunState>();
     std::shared_ptr<ClusterRunState> state = m_state;
@@ -342,6 +416,10 @@ QString ClusterRunDialog::phaseText(const QString& phase)
         return tr("Embedding the chunks");
     if (phase == QLatin1String("k-means"))
         return tr("Grouping the chunks (k-means)");
+    if (phase == QLatin1String("reducing dimensions"))
+        return tr("Reducing the embeddings' dimensions (UMAP)");
+    if (phase == QLatin1String("HDBSCAN"))
+        return tr("Grouping the chunks (HDBSCAN)");
     if (phase == QLatin1String("keywords"))
         return tr("Finding each cluster's keywords");
     if (phase == QLatin1String("layout"))

@@ -23,7 +23,9 @@ namespace moin::ui {
 
 struct ClusterRunState;
 
-/// Asks for the settings of a new clustering run (embedder, k, balanced bound, layout, seed),
+/// Asks for the settings of a new clustering run (embedder, method: k-means with k and the
+/// balanced bound, or HDBSCAN with its minimum cluster size, minimum samples and the dimensions
+/// UMAP reduces to; layout, seed),
 /// then runs moin::runClustering on a worker thread with its own connection to the workspace,
 /// showing the phase and how far it is, with Cancel. Starts from the settings used last
 /// (QSettings). Closing the dialog while a run is going cancels it.
@@ -69,7 +71,12 @@ private:
     QElapsedTimer m_elapsed;
 
     QWidget* m_form = nullptr;
+    QFormLayout* m_formLayout = nullptr;
     QComboBox* m_embedder = nullptr;
+    QComboBox* m_method = nullptr;
+    QSpinBox* m_minClusterSize = nullptr;
+    QSpinBox* m_minSamples = nullptr;
+    QSpinBox* m_reduceDimensions = nullptr;
     QSpinBox* m_clusters = nullptr;
     QCheckBox* m_balanced = nullptr;
     QDoubleSpinBox* m_bound = nullptr;

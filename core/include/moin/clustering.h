@@ -3,6 +3,7 @@
 // clustering runs a workspace keeps (parameters, clusters, per-chunk assignment and 2-D layout).
 #include "moin/cancel.h"
 #include "moin/embedding.h"
+#include "moin/hdbscan.h"
 #include "moin/layout.h"
 
 #include <cstdint>
@@ -80,7 +81,16 @@ clusterKeywords(const std::vector<std::string>& texts, const std::vector<int32_t
 /// Everything a clustering run does.
 struct ClusterRunOptions {
     EmbedderOptions embedder;
+    /// "kmeans" (kmeans.k clusters, the paper's MoIN-5k) or "hdbscan" (the paper's MoIN-500:
+    /// the embeddings reduced by UMAP to reduceDimensions, then HDBSCAN; the number of clusters
+    /// comes from the data). Default "kmeans".
+    std::string method = "kmeans";
     KMeansOptions kmeans;
+    HdbscanOptions hdbscan;
+    /// HDBSCAN: dimensions UMAP reduces the embeddings to (min_dist 0, layout.neighbours
+    /// neighbours, layout.seed) before clustering; 2 to 16. Embeddings with no more
+    /// dimensions than this are clustered as they are. Default 8.
+    int reduceDimensions = 8;
     LayoutOptions layout;
     /// Keywords kept per cluster. Default 10.
     int keywords = 10;
@@ -88,6 +98,9 @@ struct ClusterRunOptions {
     int samples = 5;
     /// Make the run the workspace's active one when it finishes. Default true.
     bool activate = true;
+
+    /// Checks the method and the options it uses; throws moin::Error naming the bad value.
+    void validate() const;
 };
 
 /// A phase of a run and how far along it is (0..1).
@@ -130,11 +143,16 @@ struct ChunkPlacement {
     float distance = 0;
     float x = 0;
     float y = 0;
+    /// HDBSCAN called the chunk noise: `cluster` is then the nearest cluster, which it trains
+    /// and routes with, but the map shows it as noise.
+    bool noise = false;
 };
 
 /// Embeds every chunk of the workspace (reusing the stored embeddings of an earlier run with the
 /// same embedder settings and chunks), clusters, labels and lays them out, and stores the run in
-/// one transaction. `model` is needed for the "model" embedder (the workspace's base otherwise
+/// one transaction. With HDBSCAN, chunks it calls noise are stored with their nearest cluster
+/// (nearest centroid of the clustered chunks) and flagged; the centroids are then the means of
+/// the final assignment. The run's metrics say how many were noise. `model` is needed for the "model" embedder (the workspace's base otherwise
 /// loaded here). Returns the run id, or 0 when cancelled (nothing stored).
 int64_t runClustering(Workspace& workspace, const ClusterRunOptions& options,
                       const ClusterProgress& onProgress = {}, const CancelToken* cancel = nullptr,

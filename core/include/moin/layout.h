@@ -34,14 +34,35 @@ struct LayoutOptions {
     /// the seed (on one kind of CPU: SIMD code differs); with more, SGD updates race as in
     /// UMAP (Hogwild) and results vary slightly from run to run. Default 0.
     int threads = 0;
+    /// UMAP: dimensions of the result, 2 (the map) to 16 (a reduction for clustering, as the
+    /// paper's MoIN-500 recipe before HDBSCAN). Beyond 2 the SGD runs a scalar loop (slower
+    /// per point) and the start is PCA's top axes (at most 8, then random). Default 2.
+    int dimensions = 2;
 
     /// Throws moin::Error if a field is out of range.
     void validate() const;
 };
 
-/// Lays `points` out in 2-D.
+/// The k nearest neighbours of every point, self excluded.
+struct KnnGraph {
+    int k = 0;
+    /// (n, k), nearest first; -1 where fewer were found.
+    std::vector<int32_t> index;
+    /// (n, k), Euclidean.
+    std::vector<float> distance;
+};
+
+/// The UMAP layout's kNN search: exact (FAISS brute force) up to 8,192 points, NN-descent
+/// from a random projection forest above. points: (n, dim), finite; 1 <= k < n. Returns a graph
+/// with k = 0 when cancelled. Throws moin::Error for bad input.
+KnnGraph nearestNeighbours(const float* points, int64_t n, int64_t dim, int k, uint64_t seed,
+                           int threads = 0,
+                           const std::function<void(double fraction)>& onProgress = {},
+                           const CancelToken* cancel = nullptr);
+
+/// Lays `points` out in 2-D (options.dimensions with UMAP).
 /// points: row-major (n, dim) float32, valid for the call; n >= 3, dim >= 1, all finite.
-/// Returns row-major (n, 2) float32, or an empty vector if `cancel` was set.
+/// Returns row-major (n, options.dimensions) float32, or an empty vector if `cancel` was set.
 /// UMAP's kNN graph is exact (FAISS brute force) up to 8,192 points and approximate above
 /// (NN-descent from a random projection forest, as umap-learn's pynndescent).
 /// Measured on 2 cores shared with a training job (Gaussian blobs, dim 128, threads 0):
