@@ -159,7 +159,6 @@ ClusterRunDialog::ClusterRunDialog(const QString& directory, qint64 chunks, QWid
     m_formLayout = form;
     form->addRow(tr("&Layout:"), m_layout);
     form->addRow(tr("&Seed:"), m_seed);
-    form->addRow(QString(), m_activate);
     m_form = new QWidget;
     m_form->setLayout(form);
     form->setContentsMargins(0, 0, 0, 0);
@@ -195,6 +194,8 @@ ClusterRunDialog::ClusterRunDialog(const QString& directory, qint64 chunks, QWid
     layout->addWidget(intro);
     layout->addSpacing(4);
     layout->addWidget(m_form);
+    // Below the form, not in its field column: the labels' column would leave it too narrow.
+    layout->addWidget(m_activate);
     layout->addWidget(m_progressPanel);
     layout->addWidget(m_message);
     layout->addStretch();
@@ -385,6 +386,7 @@ void ClusterRunDialog::cancel()
 void ClusterRunDialog::setRunning(bool running)
 {
     m_form->setEnabled(!running);
+    m_activate->setEnabled(!running);
     m_run->setEnabled(!running);
     m_cancel->setEnabled(true);
     m_cancel->setText(running ? tr("Cancel run") : tr("Close"));
